@@ -1,0 +1,43 @@
+# The two commands: `make run` and `make test`. Everything else is a helper.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+export LEDGER_DATA_DIR ?= var
+export DATABASE_URL ?= sqlite:///$(LEDGER_DATA_DIR)/ledger.db
+export LEDGER_KEYS_DIR ?= keys
+LEDGER_ORIGIN ?= demo.asm-ledger.example/ledger
+
+.PHONY: run test lint bench install clean docs
+
+$(STAMP): setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## make run: venv, install, migrate the embedded SQLite ledger, load the demo once, show the result.
+run: $(STAMP)
+	@mkdir -p $(LEDGER_DATA_DIR)
+	@scripts/demo-passphrase.sh
+	$(BIN)/ledger run-demo --origin $(LEDGER_ORIGIN)
+
+## make test: the whole suite (PostgreSQL tests run when the server answers; with CI=true they must).
+test: $(STAMP)
+	$(BIN)/pytest -n 2 --dist loadgroup
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+docs: $(STAMP)
+	$(BIN)/python scripts/gen_protocol_examples.py
+
+clean:
+	rm -rf $(VENV) $(LEDGER_DATA_DIR) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,503 @@
+"""The sequencer: appends signed statements to the log, one transaction per call.
+
+A call (one statement or a batch) runs in a single database transaction:
+
+1. signatures whose keys are already registered are verified *before* the write lock is taken,
+   so verification (the expensive part) runs in parallel across writers;
+2. the log head is locked (``BEGIN IMMEDIATE`` on SQLite, ``SELECT ... FOR UPDATE`` on PostgreSQL);
+3. each statement is checked for identity (idempotent resubmission, equivocation), its signature
+   if not yet verified, and the rules (``ledger.rules``) against an overlay of derived state;
+   a rejected statement in a batch leaves no trace and does not stop the others;
+4. entries, completed subtree hashes, derived state and disclosures are written with a few
+   ``executemany`` calls, the head advances, and the transaction commits;
+5. only then is a checkpoint signed for the new size.
+
+Nothing here imports Flask; the API and the CLI call these methods.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, insert, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ledger import canonical, disclosures, entries, merkle, rules
+from ledger.bodies import PRIVATE_FIELDS
+from ledger.checkpoint import Checkpoint, VerifierKey, sign_checkpoint, verify_checkpoint
+from ledger.crypto import Signer, Verifier
+from ledger.custody.models import (
+    CheckpointRow,
+    DisclosureRow,
+    EquivocationRow,
+    LedgerRow,
+    LogEntryRow,
+    LogHeadRow,
+    LogNodeRow,
+)
+from ledger.db import WRITE, is_sqlite, table
+from ledger.errors import (
+    ConfigError,
+    ConflictError,
+    IntegrityError,
+    LedgerError,
+    NotFoundError,
+    ValidationError,
+)
+from ledger.registry.models import KeyRow
+from ledger.sealing import Sealer
+from ledger.sqlstate import SqlBacking
+from ledger.state import OverlayState
+from ledger.statements import Envelope, Submission, format_time, parse_time
+
+MAX_BATCH = 1000
+ACCEPTED, DUPLICATE, REJECTED = "accepted", "duplicate", "rejected"
+
+LOG = table(LogEntryRow)
+NODES = table(LogNodeRow)
+HEAD = table(LogHeadRow)
+CHECKPOINTS = table(CheckpointRow)
+
+
+@dataclass(frozen=True)
+class Result:
+    status: str
+    seq: int | None = None
+    leaf_hash: bytes | None = None
+    error: LedgerError | None = None
+
+
+@dataclass
+class _Batch:
+    """Mutable bookkeeping of one append transaction."""
+
+    size: int
+    prev: bytes | None
+    prev_logged: str | None
+    tree: merkle.CompactRange
+    logged: str
+    entries: list[dict[str, object]] = field(default_factory=list)
+    nodes: list[dict[str, object]] = field(default_factory=list)
+    sealed: list[dict[str, object]] = field(default_factory=list)
+    identities: dict[tuple[str, int], tuple[int, bytes, bytes]] = field(default_factory=dict)
+    evidence: list[dict[str, object]] = field(default_factory=list)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Ledger:
+    """The log service: append, read, prove, checkpoint. One instance per process is enough."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        operator: Signer | None = None,
+        sealer: Sealer | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.engine = engine
+        self.operator = operator
+        self.sealer = sealer
+        self.clock = clock
+        self.verifier = Verifier()
+        self._origin: str | None = None
+        self._verifier_key: VerifierKey | None = None
+
+    # -- appending ----------------------------------------------------------------------------
+    def append(self, submission: Submission) -> Result:
+        """Append one statement; a rejection raises its :class:`LedgerError`."""
+        result = self.append_batch([submission])[0]
+        if result.error is not None:
+            raise result.error
+        return result
+
+    def append_batch(self, submissions: Sequence[Submission]) -> list[Result]:
+        """Append up to :data:`MAX_BATCH` statements in order, in one transaction."""
+        if len(submissions) > MAX_BATCH:
+            raise ValidationError(
+                f"a batch holds at most {MAX_BATCH} statements; split it.", code="too_large"
+            )
+        preverified = self._preverify(submissions)
+        with self.engine.connect().execution_options(**WRITE) as conn:
+            with conn.begin():
+                batch = self._open_batch(conn)
+                state = OverlayState(SqlBacking(conn))
+                results = [
+                    self._sequence(conn, state, batch, s, preverified.get(i))
+                    for i, s in enumerate(submissions)
+                ]
+                if batch.entries:
+                    self._write(conn, state, batch)
+            if batch.evidence:
+                with conn.begin():
+                    conn.execute(insert(table(EquivocationRow)), batch.evidence)
+        if batch.entries:
+            self._checkpoint_after_commit(batch.size, batch.tree.root())
+        return results
+
+    def _preverify(self, submissions: Sequence[Submission]) -> dict[int, bytes]:
+        """Verify, outside the write lock, every signature whose key is already registered."""
+        key_ids = {s.envelope.statement.key for s in submissions}
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(KeyRow.key_id, KeyRow.public_key).where(KeyRow.key_id.in_(key_ids))
+            ).all()
+        keys = {row.key_id: bytes(row.public_key) for row in rows}
+        verified: dict[int, bytes] = {}
+        for index, submission in enumerate(submissions):
+            public_key = keys.get(submission.envelope.statement.key)
+            if public_key is None:
+                continue
+            try:
+                submission.envelope.verify(public_key, self.verifier)
+            except LedgerError:
+                continue  # re-checked, and reported, inside the transaction
+            verified[index] = public_key
+        return verified
+
+    def _open_batch(self, conn: Connection) -> _Batch:
+        if is_sqlite(conn):
+            head = conn.execute(select(HEAD.c.size, HEAD.c.root).where(HEAD.c.id == 1)).one()
+        else:
+            head = conn.execute(
+                select(HEAD.c.size, HEAD.c.root).where(HEAD.c.id == 1).with_for_update()
+            ).one()
+        tree = _compact_range(conn, head.size)
+        prev = prev_logged = None
+        if head.size:
+            last = conn.execute(
+                select(LOG.c.leaf_hash, LOG.c.logged).where(LOG.c.seq == head.size - 1)
+            ).one()
+            prev, prev_logged = bytes(last.leaf_hash), last.logged
+        logged = format_time(self.clock())
+        if prev_logged is not None and parse_time(logged) < parse_time(prev_logged):
+            logged = prev_logged  # the log's clock never runs backwards
+        return _Batch(head.size, prev, prev_logged, tree, logged)
+
+    def _sequence(
+        self,
+        conn: Connection,
+        state: OverlayState,
+        batch: _Batch,
+        submission: Submission,
+        preverified_key: bytes | None,
+    ) -> Result:
+        envelope = submission.envelope
+        statement = envelope.statement
+        identity = (statement.key, statement.n)
+        known = batch.identities.get(identity) or _logged_identity(conn, identity)
+        if known is not None:
+            return self._known(batch, envelope, known)
+        try:
+            entry = entries.make(batch.size, batch.prev, batch.logged, envelope)
+            ctx = rules.Context(batch.size, entry.leaf_hash, batch.logged)
+            public_key = rules.signing_key(state, statement)
+            if preverified_key != public_key:
+                envelope.verify(public_key, self.verifier)
+            rules.apply(state, statement, ctx)
+            sealed = self._seal(submission, batch.size)
+        except LedgerError as exc:
+            state.drop()
+            return Result(REJECTED, error=exc)
+        state.keep()
+        batch.entries.append(
+            {
+                "seq": entry.seq,
+                "leaf_hash": entry.leaf_hash,
+                "data": entry.data,
+                "type": statement.type,
+                "actor": statement.actor,
+                "key_id": statement.key,
+                "n": statement.n,
+                "logged": batch.logged,
+            }
+        )
+        batch.sealed.extend(sealed)
+        for level, index, node in batch.tree.append(entry.leaf_hash):
+            batch.nodes.append({"level": level, "idx": index, "hash": node})
+        batch.identities[identity] = (entry.seq, entry.leaf_hash, envelope.statement_bytes)
+        batch.prev = entry.leaf_hash
+        batch.size += 1
+        return Result(ACCEPTED, entry.seq, entry.leaf_hash)
+
+    def _known(self, batch: _Batch, envelope: Envelope, known: tuple[int, bytes, bytes]) -> Result:
+        seq, leaf_hash, statement_bytes = known
+        if statement_bytes == envelope.statement_bytes:
+            return Result(DUPLICATE, seq, leaf_hash)
+        statement = envelope.statement
+        batch.evidence.append(
+            {
+                "key_id": statement.key,
+                "n": statement.n,
+                "logged_seq": seq,
+                "envelope": envelope.canonical(),
+                "received": batch.logged,
+            }
+        )
+        return Result(
+            REJECTED,
+            error=ConflictError(
+                f"key {statement.key[:16]}... already signed a different statement with n="
+                f"{statement.n} (entry {seq}). Two statements under one counter are "
+                "equivocation; this one is refused and kept as evidence.",
+                code="equivocation",
+                seq=seq,
+            ),
+        )
+
+    def _seal(self, submission: Submission, seq: int) -> list[dict[str, object]]:
+        statement = submission.envelope.statement
+        allowed = PRIVATE_FIELDS.get(statement.type, frozenset())
+        disclosures.match(statement.sd, list(submission.disclosures), allowed)
+        if len(submission.disclosures) != len(statement.sd):
+            raise ValidationError(
+                "every digest in statement.sd needs its disclosure on submission, so that the "
+                "private field can be shown to those entitled to it.",
+                code="disclosure_missing",
+                field="disclosures",
+            )
+        if submission.disclosures and self.sealer is None:
+            raise ConfigError(
+                "this ledger has no data key to store private fields.", code="no_data_key"
+            )
+        rows = []
+        for disclosure in submission.disclosures:
+            digest = disclosure.digest()
+            assert self.sealer is not None
+            rows.append(
+                {
+                    "digest": digest,
+                    "seq": seq,
+                    "name": disclosure.name,
+                    "erased": None,
+                    "ciphertext": self.sealer.seal(disclosure.canonical(), digest),
+                }
+            )
+        return rows
+
+    def _write(self, conn: Connection, state: OverlayState, batch: _Batch) -> None:
+        state.flush()
+        conn.execute(insert(LOG), batch.entries)
+        if batch.nodes:
+            conn.execute(insert(NODES), batch.nodes)
+        if batch.sealed:
+            conn.execute(insert(table(DisclosureRow)), batch.sealed)
+        conn.execute(
+            update(HEAD).where(HEAD.c.id == 1).values(size=batch.size, root=batch.tree.root())
+        )
+
+    # -- checkpoints --------------------------------------------------------------------------
+    def origin(self) -> str:
+        if self._origin is None:
+            with self.engine.connect() as conn:
+                origin = conn.execute(select(LedgerRow.origin).where(LedgerRow.id == 1)).scalar()
+            if origin is None:
+                raise ConfigError(
+                    "this ledger has no genesis yet; run `ledger init`.", code="no_genesis"
+                )
+            self._origin = origin
+        return self._origin
+
+    def _checkpoint_after_commit(self, size: int, root: bytes) -> None:
+        if self.operator is None:
+            return
+        self.store_checkpoint(self.sign_checkpoint(size, root))
+
+    def sign_checkpoint(self, size: int, root: bytes) -> str:
+        if self.operator is None:
+            raise ConfigError(
+                "the operator key is needed to sign checkpoints.", code="no_operator_key"
+            )
+        return sign_checkpoint(Checkpoint(self.origin(), size, root), self.origin(), self.operator)
+
+    def store_checkpoint(self, note: str) -> None:
+        """Keep a signed checkpoint. Never inconsistent with the log: its root is recomputed.
+
+        Stored without waiting for fsync: a checkpoint is a deterministic signature (Ed25519)
+        over (origin, size, root) of entries that are already durable, so one lost to a power
+        cut is re-signed byte-for-byte identical.
+        """
+        checkpoint = Checkpoint.parse(note.split("\n\n", 1)[0] + "\n")
+        with self.engine.connect() as conn:
+            relaxed = _relax_durability(conn)
+            try:
+                with conn.begin():
+                    if not is_sqlite(conn):
+                        conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
+                    if _root_at(conn, checkpoint.size) != checkpoint.root:
+                        raise IntegrityError(
+                            "refusing to store a checkpoint whose root the log does not have."
+                        )
+                    insert_cp = (sqlite.insert if is_sqlite(conn) else postgresql.insert)(
+                        CHECKPOINTS
+                    )
+                    conn.execute(
+                        insert_cp.on_conflict_do_nothing(index_elements=["size"]),
+                        {"size": checkpoint.size, "root": checkpoint.root, "note": note},
+                    )
+            finally:
+                if relaxed is not None:
+                    relaxed.execute("PRAGMA synchronous = FULL")
+
+    def latest_checkpoint(self) -> str:
+        with self.engine.connect() as conn:
+            note = conn.execute(
+                select(CHECKPOINTS.c.note).order_by(CHECKPOINTS.c.size.desc()).limit(1)
+            ).scalar()
+            size = conn.execute(select(HEAD.c.size).where(HEAD.c.id == 1)).scalar_one()
+        if note is not None and Checkpoint.parse(note.split("\n\n", 1)[0] + "\n").size == size:
+            return str(note)
+        if self.operator is None:
+            if note is None:
+                raise NotFoundError("no checkpoint has been signed yet.", code="no_checkpoint")
+            return str(note)
+        with self.engine.connect() as conn:
+            root = _root_at(conn, size)
+        fresh = self.sign_checkpoint(size, root)
+        self.store_checkpoint(fresh)
+        return fresh
+
+    def verifier_key(self) -> VerifierKey:
+        """The operator's checkpoint verifier key, as named by the genesis entry."""
+        if self._verifier_key is None:
+            genesis = entries.decode(self.entry_bytes(0)).statement
+            public_key = canonical.b64decode(genesis.body["operator"]["key"], field="operator.key")
+            self._verifier_key = VerifierKey.from_public_key(genesis.ledger, public_key)
+        return self._verifier_key
+
+    # -- reading and proving ------------------------------------------------------------------
+    def size(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(HEAD.c.size).where(HEAD.c.id == 1)).scalar_one())
+
+    def entry_bytes(self, seq: int) -> bytes:
+        with self.engine.connect() as conn:
+            data = conn.execute(select(LOG.c.data).where(LOG.c.seq == seq)).scalar()
+        if data is None:
+            raise NotFoundError(f"there is no entry {seq}.", code="no_entry")
+        return bytes(data)
+
+    def inclusion_proof(self, seq: int, size: int | None = None) -> tuple[int, list[bytes]]:
+        with self.engine.connect() as conn:
+            size = self._proof_size(conn, size)
+            if not 0 <= seq < size:
+                raise NotFoundError(
+                    f"entry {seq} is not in a tree of size {size}.", code="no_entry"
+                )
+            return size, merkle.inclusion_proof(seq, size, _fetcher(conn))
+
+    def consistency_proof(self, old: int, new: int) -> list[bytes]:
+        with self.engine.connect() as conn:
+            new = self._proof_size(conn, new)
+            if not 0 < old <= new:
+                raise ValidationError(
+                    f"a consistency proof needs 0 < old <= new (got {old}, {new}).", code="invalid"
+                )
+            return merkle.consistency_proof(old, new, _fetcher(conn))
+
+    def root_at(self, size: int) -> bytes:
+        with self.engine.connect() as conn:
+            self._proof_size(conn, size)
+            return _root_at(conn, size)
+
+    def _proof_size(self, conn: Connection, size: int | None) -> int:
+        current = int(conn.execute(select(HEAD.c.size).where(HEAD.c.id == 1)).scalar_one())
+        if size is None:
+            return current
+        if not 0 <= size <= current:
+            raise NotFoundError(f"the log has {current} entries, not {size}.", code="no_size")
+        return size
+
+    # -- start-up -----------------------------------------------------------------------------
+    def check_startup(self) -> Checkpoint:
+        """Recompute the root from stored hashes; it must match the head and latest checkpoint."""
+        with self.engine.connect() as conn:
+            head = conn.execute(select(HEAD.c.size, HEAD.c.root).where(HEAD.c.id == 1)).one()
+            last_seq = conn.execute(select(LOG.c.seq).order_by(LOG.c.seq.desc()).limit(1)).scalar()
+            if (last_seq if last_seq is not None else -1) != head.size - 1:
+                raise IntegrityError(
+                    f"the head says {head.size} entries but the log ends at {last_seq}."
+                )
+            root = _root_at(conn, head.size)
+            if root != bytes(head.root):
+                raise IntegrityError(
+                    "the stored root differs from the one recomputed from the tree."
+                )
+            note = conn.execute(
+                select(CHECKPOINTS.c.note).order_by(CHECKPOINTS.c.size.desc()).limit(1)
+            ).scalar()
+            if note is None:
+                raise IntegrityError("the log has no checkpoint.", code="no_checkpoint")
+            checkpoint = verify_checkpoint(note, self.verifier_key(), self.origin())
+            if _root_at(conn, checkpoint.size) != checkpoint.root:
+                raise IntegrityError(
+                    f"the latest checkpoint (size {checkpoint.size}) does not match the stored "
+                    "tree."
+                )
+        return checkpoint
+
+
+def _relax_durability(conn: Connection) -> Any:
+    """On SQLite, commit the next transaction without fsync; returns the DBAPI connection."""
+    if not is_sqlite(conn):
+        return None
+    dbapi = conn.connection.dbapi_connection
+    assert dbapi is not None
+    dbapi.execute("PRAGMA synchronous = NORMAL")
+    return dbapi
+
+
+def _logged_identity(
+    conn: Connection, identity: tuple[str, int]
+) -> tuple[int, bytes, bytes] | None:
+    row = conn.execute(
+        select(LOG.c.seq, LOG.c.leaf_hash, LOG.c.data).where(
+            LOG.c.key_id == identity[0], LOG.c.n == identity[1]
+        )
+    ).first()
+    if row is None:
+        return None
+    return row.seq, bytes(row.leaf_hash), entries.split(bytes(row.data))[4]
+
+
+def _fetcher(conn: Connection) -> merkle.Fetch:
+    def fetch(ids: Sequence[merkle.NodeId]) -> dict[merkle.NodeId, bytes]:
+        found: dict[merkle.NodeId, bytes] = {}
+        leaves = [index for level, index in ids if level == 0]
+        inner = [(level, index) for level, index in ids if level > 0]
+        if leaves:
+            for row in conn.execute(
+                select(LOG.c.seq, LOG.c.leaf_hash).where(LOG.c.seq.in_(leaves))
+            ):
+                found[(0, row.seq)] = bytes(row.leaf_hash)
+        if inner:
+            for node in conn.execute(
+                select(NODES.c.level, NODES.c.idx, NODES.c.hash).where(
+                    tuple_(NODES.c.level, NODES.c.idx).in_(inner)
+                )
+            ):
+                found[(node.level, node.idx)] = bytes(node.hash)
+        missing = [node for node in ids if node not in found]
+        if missing:
+            raise IntegrityError(
+                f"stored tree nodes are missing: {missing[:4]}.", code="tree_incomplete"
+            )
+        return found
+
+    return fetch
+
+
+def _compact_range(conn: Connection, size: int) -> merkle.CompactRange:
+    ids = merkle.compact_range_ids(size)
+    found = _fetcher(conn)(ids)
+    return merkle.CompactRange.from_nodes(size, [found[node] for node in ids])
+
+
+def _root_at(conn: Connection, size: int) -> bytes:
+    return _compact_range(conn, size).root()

@@ -1,0 +1,158 @@
+"""Custody and log tables.
+
+The log tables (``log_entries``, ``log_nodes``, ``checkpoints``, ``equivocations``) are
+append-only: triggers created by the migrations refuse UPDATE and DELETE on both engines.
+``log_entries.data`` holds the exact canonical bytes that were hashed; the other columns are
+derived copies for queries and are never used for verification. ``log_head`` is the one mutable
+row of the log: the size and root that writers lock and advance. Everything else here is derived
+state that ``ledger audit`` rebuilds from genesis and compares.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ledger.db import Base
+
+
+class LogEntryRow(Base):
+    __tablename__ = "log_entries"
+    __table_args__ = (UniqueConstraint("key_id", "n"),)
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    leaf_hash: Mapped[bytes] = mapped_column(LargeBinary, unique=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    type: Mapped[str] = mapped_column(String(32), index=True)
+    actor: Mapped[str] = mapped_column(String(64), index=True)
+    key_id: Mapped[str] = mapped_column(String(64))
+    n: Mapped[int] = mapped_column(BigInteger)
+    logged: Mapped[str] = mapped_column(String(40))
+
+
+class LogNodeRow(Base):
+    """A completed (perfect) subtree hash: level L, index i covers leaves [i*2^L, (i+1)*2^L)."""
+
+    __tablename__ = "log_nodes"
+    level: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hash: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class LogHeadRow(Base):
+    __tablename__ = "log_head"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    size: Mapped[int] = mapped_column(BigInteger)
+    root: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class CheckpointRow(Base):
+    __tablename__ = "checkpoints"
+    size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    root: Mapped[bytes] = mapped_column(LargeBinary)
+    note: Mapped[str] = mapped_column(Text)
+
+
+class EquivocationRow(Base):
+    """Evidence: a second, different statement signed under a (key, n) already in the log."""
+
+    __tablename__ = "equivocations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key_id: Mapped[str] = mapped_column(String(64), index=True)
+    n: Mapped[int] = mapped_column(BigInteger)
+    logged_seq: Mapped[int] = mapped_column(BigInteger)
+    envelope: Mapped[bytes] = mapped_column(LargeBinary)
+    received: Mapped[str] = mapped_column(String(40))
+
+
+class LedgerRow(Base):
+    """The ledger's identity and policy, as fixed by genesis (derived from entry 0)."""
+
+    __tablename__ = "ledger"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    origin: Mapped[str] = mapped_column(String(200))
+    policy: Mapped[dict[str, int]] = mapped_column(JSON)
+
+
+class HeadRow(Base):
+    """The entry a subject (``lot:ID``, ``actor:ID`` ...) was last changed by."""
+
+    __tablename__ = "heads"
+    subject: Mapped[str] = mapped_column(String(80), primary_key=True)
+    leaf_hash: Mapped[bytes] = mapped_column(LargeBinary)
+    seq: Mapped[int] = mapped_column(BigInteger)
+
+
+class LotRow(Base):
+    __tablename__ = "lots"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    mineral: Mapped[str] = mapped_column(String(16), index=True)
+    form: Mapped[str] = mapped_column(String(16))
+    mass_g: Mapped[int] = mapped_column(BigInteger)
+    grade_ppm: Mapped[int] = mapped_column(Integer)
+    custodian: Mapped[str] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    tags: Mapped[list[str]] = mapped_column(JSON)
+    origins: Mapped[list[str]] = mapped_column(JSON)
+    created_seq: Mapped[int] = mapped_column(BigInteger)
+    updated_seq: Mapped[int] = mapped_column(BigInteger)
+    addressee: Mapped[str | None] = mapped_column(String(64))
+    dispatched_mass_g: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class LotEdgeRow(Base):
+    """Provenance DAG: ``child`` was made from ``parent`` by the entry ``seq``."""
+
+    __tablename__ = "lot_edges"
+    child: Mapped[str] = mapped_column(String(64), primary_key=True)
+    parent: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+
+
+class TagRow(Base):
+    __tablename__ = "tags"
+    tag: Mapped[str] = mapped_column(String(64), primary_key=True)
+    lot_id: Mapped[str] = mapped_column(String(64), index=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+
+
+class AttestationRow(Base):
+    __tablename__ = "attestations"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    claim: Mapped[str] = mapped_column(String(40))
+    subject_kind: Mapped[str] = mapped_column(String(16))
+    subject_id: Mapped[str] = mapped_column(String(64), index=True)
+    attestor: Mapped[str] = mapped_column(String(64))
+    valid_from: Mapped[str] = mapped_column(String(10))
+    valid_until: Mapped[str] = mapped_column(String(10))
+    result: Mapped[str | None] = mapped_column(String(100))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    revoked_seq: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class FlagRow(Base):
+    __tablename__ = "flags"
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(80), primary_key=True)
+    severity: Mapped[str] = mapped_column(String(16))
+    message: Mapped[str] = mapped_column(Text)
+
+
+class DisclosureRow(Base):
+    """A private field's disclosure, encrypted at rest; erasable (the log keeps only its digest)."""
+
+    __tablename__ = "disclosures"
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, index=True)
+    name: Mapped[str] = mapped_column(String(40))
+    ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
+    erased: Mapped[str | None] = mapped_column(String(40))

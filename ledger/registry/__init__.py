@@ -1,0 +1,1 @@
+"""The registry: actors, their keys and roles, mine sites and miners."""

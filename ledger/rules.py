@@ -1,0 +1,135 @@
+"""The rule engine: may this signed statement be appended, and what does it change?
+
+:func:`apply` is a pure function of a statement, the entry context the sequencer assigned, and a
+:class:`~ledger.state.State`. It checks, in order: the body's shape; the ledger (origin) it names;
+the signing key (registered to the actor, not revoked, counter increasing); the ``after`` heads
+(optimistic concurrency: a stale head is a conflict); then the type's own rules, which live beside
+their domain in ``ledger.registry.rules`` and ``ledger.custody.rules``. On success it writes the new
+derived state; on failure it raises a :class:`~ledger.errors.LedgerError` and the caller discards
+the transaction. Signatures are verified by the caller, which needs the key :func:`signing_key`
+returns, so that verification can run in parallel with sequencing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+from ledger import bodies, canonical
+from ledger.custody import rules as custody_rules
+from ledger.errors import ConflictError, NotFoundError, SignatureError, ValidationError
+from ledger.registry import rules as registry_rules
+from ledger.registry.types import Key
+from ledger.rulebook import Context, Handler
+from ledger.state import State
+from ledger.statements import Statement, parse_time
+
+__all__ = ["HANDLERS", "Context", "apply", "signing_key"]
+
+HANDLERS: dict[str, Handler] = {**registry_rules.HANDLERS, **custody_rules.HANDLERS}
+
+
+def signing_key(state: State, statement: Statement) -> bytes:
+    """The public key the statement's signature must verify with (genesis: the one it names)."""
+    if statement.type == "genesis":
+        operator = statement.body.get("operator")
+        key_text = operator.get("key") if isinstance(operator, dict) else None
+        return canonical.b64decode(str(key_text), field="body.operator.key", size=32)
+    key = state.key(statement.key)
+    if key is None:
+        raise SignatureError(
+            f"key {statement.key[:16]}... is not registered in this ledger; register it with "
+            "actor.register or actor.key.add first.",
+            code="unknown_key",
+        )
+    return key.public_key
+
+
+def apply(state: State, statement: Statement, ctx: Context) -> None:
+    """Check ``statement`` against the rules and the state; write its effects into ``state``."""
+    bodies.check_body(statement.type, statement.body)
+    _check_time(state, statement, ctx)
+    if statement.type == "genesis" or ctx.seq == 0:
+        registry_rules.apply_genesis(state, statement, ctx)
+        return
+    if statement.ledger != state.origin():
+        raise ValidationError(
+            f"statement.ledger is {statement.ledger!r} but this ledger is {state.origin()!r}; "
+            "a statement signed for one ledger is not valid in another.",
+            code="wrong_ledger",
+            field="statement.ledger",
+        )
+    key = _check_key(state, statement)
+    handler = HANDLERS[statement.type]
+    _check_after(state, statement, handler.subjects(statement))
+    state.put_key(replace(key, last_n=statement.n), new=False)
+    touched = handler.apply(state, statement, ctx)
+    for subject in touched:
+        state.set_head(subject, ctx.leaf_hash, ctx.seq)
+
+
+def _check_time(state: State, statement: Statement, ctx: Context) -> None:
+    claimed = parse_time(statement.time, "statement.time")
+    logged = parse_time(ctx.logged, "logged")
+    skew = timedelta(seconds=state.policy().max_future_skew_s)
+    if claimed > logged + skew:
+        raise ValidationError(
+            f"statement.time {statement.time} is ahead of the ledger's clock ({ctx.logged}) by "
+            "more than the policy allows; check the device's clock.",
+            code="time_in_future",
+            field="statement.time",
+        )
+
+
+def _check_key(state: State, statement: Statement) -> Key:
+    key = state.key(statement.key)
+    if key is None:
+        raise SignatureError(
+            "the signing key is not registered in this ledger.", code="unknown_key"
+        )
+    if key.actor != statement.actor:
+        raise SignatureError(
+            f"the signing key belongs to {key.actor!r}, not to statement.actor "
+            f"{statement.actor!r}.",
+            code="key_actor_mismatch",
+        )
+    if key.revoked_seq is not None:
+        raise SignatureError(
+            f"the signing key was revoked at entry {key.revoked_seq}; sign with a current key.",
+            code="key_revoked",
+        )
+    if statement.n <= key.last_n:
+        raise ConflictError(
+            f"statement.n {statement.n} is not above this key's last counter {key.last_n}; "
+            "each statement signed with a key needs a new, higher n.",
+            code="stale_counter",
+            field="statement.n",
+        )
+    if state.actor(statement.actor) is None:
+        raise NotFoundError(f"actor {statement.actor!r} is not registered.", code="unknown_actor")
+    return key
+
+
+def _check_after(state: State, statement: Statement, subjects: tuple[str, ...]) -> None:
+    expected = set(subjects)
+    given = set(statement.after)
+    if given != expected:
+        want = ", ".join(sorted(expected)) or "no subjects"
+        raise ValidationError(
+            f"statement.after must name exactly the heads of {want}.",
+            code="after_subjects",
+            field="statement.after",
+        )
+    for subject in subjects:
+        head = state.head(subject)
+        if head is None:
+            raise NotFoundError(f"{subject} does not exist in this ledger.", code="unknown_subject")
+        if head.hex() != statement.after[subject]:
+            raise ConflictError(
+                f"{subject} has moved on: its head is now {head.hex()[:16]}..., not the "
+                f"{statement.after[subject][:16]}... this statement was made after. Fetch the "
+                "current head and decide again.",
+                code="stale_after",
+                subject=subject,
+                head=head.hex(),
+            )

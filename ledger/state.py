@@ -1,0 +1,255 @@
+"""The state the rules read and write, as a protocol, and an in-memory implementation.
+
+The rules (``ledger.rules``) are pure functions of a statement and a :class:`State`. The sequencer
+runs them against the database (``ledger.store.sqlstate``), ``ledger audit`` against a scratch
+database rebuilt from genesis, and the offline bundle verifier against :class:`MemoryState`: one
+set of rules, three stores, so the three can never disagree about what is allowed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from ledger.custody.types import Attestation, Flag, Lot
+from ledger.registry.types import Actor, Key, Miner, Site
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The ledger's tolerances and limits, fixed by the genesis entry."""
+
+    receipt_tolerance_ppm: int
+    split_tolerance_ppm: int
+    merge_tolerance_ppm: int
+    process_tolerance_ppm: int
+    capacity_tolerance_ppm: int
+    max_future_skew_s: int
+
+    @classmethod
+    def from_json(cls, obj: dict[str, Any]) -> Policy:
+        return cls(**{name: int(obj[name]) for name in cls.__dataclass_fields__})
+
+    def to_json(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+DEFAULT_POLICY = Policy(
+    receipt_tolerance_ppm=5_000,
+    split_tolerance_ppm=2_000,
+    merge_tolerance_ppm=2_000,
+    process_tolerance_ppm=0,
+    capacity_tolerance_ppm=0,
+    max_future_skew_s=600,
+)
+
+
+class State(Protocol):
+    """Reads and writes of derived state. ``new`` says whether the rules created the object."""
+
+    def origin(self) -> str | None: ...
+    def policy(self) -> Policy: ...
+    def set_genesis(self, origin: str, policy: Policy) -> None: ...
+    def head(self, subject: str) -> bytes | None: ...
+    def set_head(self, subject: str, leaf_hash: bytes, seq: int) -> None: ...
+    def actor(self, actor_id: str) -> Actor | None: ...
+    def put_actor(self, actor: Actor, new: bool) -> None: ...
+    def key(self, key_id: str) -> Key | None: ...
+    def put_key(self, key: Key, new: bool) -> None: ...
+    def site(self, site_id: str) -> Site | None: ...
+    def put_site(self, site: Site, new: bool) -> None: ...
+    def miner(self, miner_id: str) -> Miner | None: ...
+    def put_miner(self, miner: Miner) -> None: ...
+    def lot(self, lot_id: str) -> Lot | None: ...
+    def put_lot(self, lot: Lot, new: bool) -> None: ...
+    def tag_lot(self, tag: str) -> str | None: ...
+    def put_tag(self, tag: str, lot_id: str, seq: int) -> None: ...
+    def site_output(self, site_id: str, month: str) -> int: ...
+    def set_site_output(self, site_id: str, month: str, mass_g: int) -> None: ...
+    def attestation(self, attestation_id: str) -> Attestation | None: ...
+    def put_attestation(self, attestation: Attestation, new: bool) -> None: ...
+    def add_flag(self, flag: Flag) -> None: ...
+    def add_edge(self, child: str, parent: str, seq: int) -> None: ...
+
+
+class Backing(Protocol):
+    """Where an :class:`OverlayState` reads what it has not cached, and writes what changed."""
+
+    def load(self, kind: str, key: str) -> Any: ...
+    def flush(self, changes: Changes) -> None: ...
+
+
+@dataclass
+class Changes:
+    """Writes accumulated by an overlay: rows by kind, each ``(value, is_new)``; appended rows."""
+
+    rows: dict[str, dict[str, tuple[Any, bool]]] = field(default_factory=dict)
+    appended: dict[str, list[Any]] = field(default_factory=dict)
+
+    def put(self, kind: str, key: str, value: Any, new: bool) -> None:
+        table = self.rows.setdefault(kind, {})
+        previous = table.get(key)
+        table[key] = (value, new or (previous is not None and previous[1]))
+
+    def append(self, kind: str, value: Any) -> None:
+        self.appended.setdefault(kind, []).append(value)
+
+    def merge(self, other: Changes) -> None:
+        for kind, table in other.rows.items():
+            for key, (value, new) in table.items():
+                self.put(kind, key, value, new)
+        for kind, values in other.appended.items():
+            self.appended.setdefault(kind, []).extend(values)
+
+    def get(self, kind: str, key: str) -> tuple[bool, Any]:
+        found = self.rows.get(kind, {}).get(key)
+        return (False, None) if found is None else (True, found[0])
+
+    def __bool__(self) -> bool:
+        return bool(self.rows) or bool(self.appended)
+
+
+class _NoBacking:
+    def load(self, kind: str, key: str) -> Any:
+        return None
+
+    def flush(self, changes: Changes) -> None:
+        return None
+
+
+class OverlayState:
+    """A :class:`State` that stages each statement's writes so they can be kept or dropped.
+
+    Reads look in the current statement's staging area, then the accepted changes, then a
+    read-through cache, then the backing store. :meth:`keep` accepts the staged writes,
+    :meth:`drop` discards them (a rejected statement leaves no trace), and :meth:`flush` sends
+    all accepted changes to the backing store in one go (``executemany`` for SQL).
+    """
+
+    def __init__(self, backing: Backing | None = None) -> None:
+        self._backing: Backing = backing or _NoBacking()
+        self._cache: dict[tuple[str, str], Any] = {}
+        self.accepted = Changes()
+        self._staged = Changes()
+
+    # -- statement boundaries -------------------------------------------------------------
+    def keep(self) -> None:
+        self.accepted.merge(self._staged)
+        self._staged = Changes()
+
+    def drop(self) -> None:
+        self._staged = Changes()
+
+    def flush(self) -> None:
+        self.keep()
+        self._backing.flush(self.accepted)
+        for kind, table in self.accepted.rows.items():
+            for key, (value, _new) in table.items():
+                self._cache[(kind, key)] = value
+        self.accepted = Changes()
+
+    def forget(self) -> None:
+        """Empty the read cache (the audit does this after each flush to bound memory)."""
+        self._cache.clear()
+
+    # -- generic access ---------------------------------------------------------------------
+    def _get(self, kind: str, key: str) -> Any:
+        found, value = self._staged.get(kind, key)
+        if found:
+            return value
+        found, value = self.accepted.get(kind, key)
+        if found:
+            return value
+        cache_key = (kind, key)
+        if cache_key in self._cache:
+            return self._cache[cache_key]
+        value = self._backing.load(kind, key)
+        self._cache[cache_key] = value
+        return value
+
+    def _put(self, kind: str, key: str, value: Any, new: bool) -> None:
+        self._staged.put(kind, key, value, new)
+
+    def appended(self, kind: str) -> list[Any]:
+        """Rows of an append-only kind (flags, edges) accepted and not yet flushed."""
+        return list(self.accepted.appended.get(kind, []))
+
+    # -- the State protocol -----------------------------------------------------------------
+    def origin(self) -> str | None:
+        ledger = self._get("ledger", "1")
+        return None if ledger is None else str(ledger[0])
+
+    def policy(self) -> Policy:
+        ledger = self._get("ledger", "1")
+        return DEFAULT_POLICY if ledger is None else ledger[1]
+
+    def set_genesis(self, origin: str, policy: Policy) -> None:
+        self._put("ledger", "1", (origin, policy), True)
+
+    def head(self, subject: str) -> bytes | None:
+        found = self._get("head", subject)
+        return None if found is None else found[0]
+
+    def set_head(self, subject: str, leaf_hash: bytes, seq: int) -> None:
+        self._put("head", subject, (leaf_hash, seq), False)
+
+    def actor(self, actor_id: str) -> Actor | None:
+        return self._get("actor", actor_id)  # type: ignore[no-any-return]
+
+    def put_actor(self, actor: Actor, new: bool) -> None:
+        self._put("actor", actor.id, actor, new)
+
+    def key(self, key_id: str) -> Key | None:
+        return self._get("key", key_id)  # type: ignore[no-any-return]
+
+    def put_key(self, key: Key, new: bool) -> None:
+        self._put("key", key.key_id, key, new)
+
+    def site(self, site_id: str) -> Site | None:
+        return self._get("site", site_id)  # type: ignore[no-any-return]
+
+    def put_site(self, site: Site, new: bool) -> None:
+        self._put("site", site.id, site, new)
+
+    def miner(self, miner_id: str) -> Miner | None:
+        return self._get("miner", miner_id)  # type: ignore[no-any-return]
+
+    def put_miner(self, miner: Miner) -> None:
+        self._put("miner", miner.id, miner, True)
+
+    def lot(self, lot_id: str) -> Lot | None:
+        return self._get("lot", lot_id)  # type: ignore[no-any-return]
+
+    def put_lot(self, lot: Lot, new: bool) -> None:
+        self._put("lot", lot.id, lot, new)
+
+    def tag_lot(self, tag: str) -> str | None:
+        found = self._get("tag", tag)
+        return None if found is None else found[0]
+
+    def put_tag(self, tag: str, lot_id: str, seq: int) -> None:
+        self._put("tag", tag, (lot_id, seq), True)
+
+    def site_output(self, site_id: str, month: str) -> int:
+        found = self._get("output", f"{site_id}\x00{month}")
+        return 0 if found is None else int(found)
+
+    def set_site_output(self, site_id: str, month: str, mass_g: int) -> None:
+        self._put("output", f"{site_id}\x00{month}", mass_g, False)
+
+    def attestation(self, attestation_id: str) -> Attestation | None:
+        return self._get("attestation", attestation_id)  # type: ignore[no-any-return]
+
+    def put_attestation(self, attestation: Attestation, new: bool) -> None:
+        self._put("attestation", attestation.id, attestation, new)
+
+    def add_flag(self, flag: Flag) -> None:
+        self._staged.append("flag", flag)
+
+    def add_edge(self, child: str, parent: str, seq: int) -> None:
+        self._staged.append("edge", (child, parent, seq))
+
+
+def MemoryState() -> OverlayState:
+    """An in-memory state with no backing store (tests, the offline verifier)."""
+    return OverlayState()
