@@ -17,12 +17,13 @@ Nothing here imports Flask; the API and the CLI call these methods.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, tuple_, update
+from sqlalchemy import Connection, Engine, func, insert, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ledger import canonical, disclosures, entries, merkle, rules
@@ -54,6 +55,11 @@ from ledger.state import OverlayState
 from ledger.statements import Envelope, Submission, format_time, parse_time
 
 MAX_BATCH = 1000
+# A checkpoint is signed after every commit; one is *kept* when this many entries or seconds have
+# passed since the last one kept. Ed25519 signatures are deterministic and a checkpoint has no
+# timestamp, so any checkpoint handed out and not kept is re-signed byte-for-byte identical.
+KEEP_CHECKPOINT_ENTRIES = 1000
+KEEP_CHECKPOINT_SECONDS = 60.0
 ACCEPTED, DUPLICATE, REJECTED = "accepted", "duplicate", "rejected"
 
 LOG = table(LogEntryRow)
@@ -108,6 +114,8 @@ class Ledger:
         self.verifier = Verifier()
         self._origin: str | None = None
         self._verifier_key: VerifierKey | None = None
+        self.last_checkpoint: tuple[int, str] | None = None  # (size, signed note) of this process
+        self._kept: tuple[int, float] | None = None  # (size, monotonic time) of the last kept
 
     # -- appending ----------------------------------------------------------------------------
     def append(self, submission: Submission) -> Result:
@@ -307,7 +315,20 @@ class Ledger:
     def _checkpoint_after_commit(self, size: int, root: bytes) -> None:
         if self.operator is None:
             return
-        self.store_checkpoint(self.sign_checkpoint(size, root))
+        note = self.sign_checkpoint(size, root)
+        if self.last_checkpoint is None or self.last_checkpoint[0] < size:
+            self.last_checkpoint = (size, note)
+        now = time.monotonic()
+        if self._kept is None:
+            with self.engine.connect() as conn:
+                kept = conn.execute(select(func.max(CHECKPOINTS.c.size))).scalar()
+            self._kept = (kept or 0, now) if kept else (-KEEP_CHECKPOINT_ENTRIES, now)
+        if (
+            size - self._kept[0] >= KEEP_CHECKPOINT_ENTRIES
+            or now - self._kept[1] >= KEEP_CHECKPOINT_SECONDS
+        ):
+            self.store_checkpoint(note)
+            self._kept = (size, now)
 
     def sign_checkpoint(self, size: int, root: bytes) -> str:
         if self.operator is None:
@@ -330,7 +351,7 @@ class Ledger:
                 with conn.begin():
                     if not is_sqlite(conn):
                         conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
-                    if _root_at(conn, checkpoint.size) != checkpoint.root:
+                    if root_at(conn, checkpoint.size) != checkpoint.root:
                         raise IntegrityError(
                             "refusing to store a checkpoint whose root the log does not have."
                         )
@@ -346,6 +367,7 @@ class Ledger:
                     relaxed.execute("PRAGMA synchronous = FULL")
 
     def latest_checkpoint(self) -> str:
+        """A checkpoint of the current size: signed now if need be, and kept."""
         with self.engine.connect() as conn:
             note = conn.execute(
                 select(CHECKPOINTS.c.note).order_by(CHECKPOINTS.c.size.desc()).limit(1)
@@ -358,7 +380,7 @@ class Ledger:
                 raise NotFoundError("no checkpoint has been signed yet.", code="no_checkpoint")
             return str(note)
         with self.engine.connect() as conn:
-            root = _root_at(conn, size)
+            root = root_at(conn, size)
         fresh = self.sign_checkpoint(size, root)
         self.store_checkpoint(fresh)
         return fresh
@@ -404,7 +426,7 @@ class Ledger:
     def root_at(self, size: int) -> bytes:
         with self.engine.connect() as conn:
             self._proof_size(conn, size)
-            return _root_at(conn, size)
+            return root_at(conn, size)
 
     def _proof_size(self, conn: Connection, size: int | None) -> int:
         current = int(conn.execute(select(HEAD.c.size).where(HEAD.c.id == 1)).scalar_one())
@@ -424,7 +446,7 @@ class Ledger:
                 raise IntegrityError(
                     f"the head says {head.size} entries but the log ends at {last_seq}."
                 )
-            root = _root_at(conn, head.size)
+            root = root_at(conn, head.size)
             if root != bytes(head.root):
                 raise IntegrityError(
                     "the stored root differs from the one recomputed from the tree."
@@ -435,7 +457,7 @@ class Ledger:
             if note is None:
                 raise IntegrityError("the log has no checkpoint.", code="no_checkpoint")
             checkpoint = verify_checkpoint(note, self.verifier_key(), self.origin())
-            if _root_at(conn, checkpoint.size) != checkpoint.root:
+            if root_at(conn, checkpoint.size) != checkpoint.root:
                 raise IntegrityError(
                     f"the latest checkpoint (size {checkpoint.size}) does not match the stored "
                     "tree."
@@ -499,5 +521,6 @@ def _compact_range(conn: Connection, size: int) -> merkle.CompactRange:
     return merkle.CompactRange.from_nodes(size, [found[node] for node in ids])
 
 
-def _root_at(conn: Connection, size: int) -> bytes:
+def root_at(conn: Connection, size: int) -> bytes:
+    """The tree root at ``size``, from the O(log n) stored subtree hashes."""
     return _compact_range(conn, size).root()

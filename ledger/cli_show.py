@@ -1,0 +1,76 @@
+"""What ``make run`` prints: the audit verdict, the checkpoint, and one lot's provenance."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+from sqlalchemy import Engine, select
+
+from ledger.custody.audit import audit
+from ledger.custody.log import Ledger
+from ledger.custody.models import LotRow
+from ledger.custody.provenance import lot_provenance
+from ledger.entries import Entry
+
+_SUMMARY_FIELDS = ("lot", "site", "to", "mass_g", "grade_ppm", "mineral", "certificate",
+                   "destination", "claim", "result", "inputs", "outputs", "output")  # fmt: skip
+
+
+def show_demo(engine: Engine, ledger: Ledger, summary: Any) -> None:
+    if summary is not None:
+        click.echo(
+            f"loaded the demo supply chain: {summary.statements} statements, {summary.lots} "
+            f"lots, {summary.sites} sites, {summary.actors} actors"
+        )
+    with click.progressbar(length=ledger.size(), label="auditing", file=sys.stderr) as bar:
+        report = audit(engine, progress=bar.update)
+    verdict = "clean" if report.clean else f"FAILED at {report.divergence}"
+    click.echo(f"\naudit: {verdict} ({report.size} entries, {report.checkpoints} checkpoints)")
+    click.echo(f"operator key: {ledger.verifier_key()}")
+    click.echo("latest checkpoint:\n" + _indent(ledger.latest_checkpoint()))
+    lot_id = summary.showcase_lot if summary is not None else _showcase(engine)
+    if lot_id is not None:
+        _print_provenance(engine, lot_id)
+
+
+def _showcase(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return conn.execute(
+            select(LotRow.id).where(LotRow.status == "exported").order_by(LotRow.updated_seq.desc())
+        ).scalar()
+
+
+def _print_provenance(engine: Engine, lot_id: str) -> None:
+    with engine.connect() as conn:
+        history = lot_provenance(conn, lot_id)
+        lot = conn.execute(select(LotRow).where(LotRow.id == lot_id)).scalar_one()
+    click.echo(
+        f"\nprovenance of lot {lot.id}: {lot.mineral} {lot.form}, {lot.mass_g / 1000:,.1f} kg at "
+        f"{lot.grade_ppm / 10_000:.2f}%, {lot.status}, held by {lot.custodian}, from sites "
+        f"{', '.join(lot.origins)}"
+    )
+    for entry in history:
+        click.echo("  " + _line(entry))
+
+
+def _line(entry: Entry) -> str:
+    st = entry.statement
+    details = ", ".join(
+        f"{name}={_short(st.body[name])}" for name in _SUMMARY_FIELDS if name in st.body
+    )
+    return f"#{entry.seq:<5} {st.time[:10]}  {st.type:<14} by {st.actor:<18} {details}"
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, list):
+        items = [v["lot"] if isinstance(v, dict) and "lot" in v else v for v in value]
+        return "[" + " ".join(str(i) for i in items) + "]"
+    if isinstance(value, dict):
+        return str(value.get("lot", value))
+    return str(value)
+
+
+def _indent(text: str) -> str:
+    return "\n".join("    " + line for line in text.rstrip("\n").split("\n"))
