@@ -1,0 +1,117 @@
+"""``ledger audit``: clean on an honest ledger; altering any stored row behind the triggers'
+back makes it fail, naming the entry where the divergence starts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from factories import World
+from sqlalchemy import Connection, Engine, text
+
+from ledger import merkle
+from ledger.custody.audit import audit
+from ledger.custody.log import Ledger
+
+
+def _busy_world(world: World, ledger: Ledger) -> None:
+    """Enough history for several tree levels: 14 + 12 = 26 entries."""
+    for i in range(4):
+        world.run(world.register_lot(f"lot-{i}"))
+        world.transfer(f"lot-{i}", by="coop-a", to="trader-a")
+    ledger.latest_checkpoint()
+
+
+def _behind_the_triggers(engine: Engine, work: Callable[[Connection], None]) -> None:
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("SET LOCAL session_replication_role = replica"))
+        else:
+            for table in ("log_entries", "log_nodes", "checkpoints"):
+                for action in ("update", "delete"):
+                    conn.execute(text(f"DROP TRIGGER IF EXISTS {table}_no_{action}"))
+        work(conn)
+
+
+def _flip_entry_byte(seq: int) -> Callable[[Connection], None]:
+    def work(conn: Connection) -> None:
+        data = bytearray(
+            conn.execute(text("SELECT data FROM log_entries WHERE seq=:s"), {"s": seq}).scalar_one()
+        )
+        data[len(data) // 2] ^= 0x01
+        conn.execute(
+            text("UPDATE log_entries SET data=:d WHERE seq=:s"), {"d": bytes(data), "s": seq}
+        )
+
+    return work
+
+
+def _rewrite_entry_consistently(seq: int) -> Callable[[Connection], None]:
+    """Change the entry's logged time and store the matching leaf hash too."""
+
+    def work(conn: Connection) -> None:
+        data = conn.execute(
+            text("SELECT data FROM log_entries WHERE seq=:s"), {"s": seq}
+        ).scalar_one()
+        forged = bytes(data).replace(b'"logged":"2', b'"logged":"1', 1)
+        conn.execute(
+            text("UPDATE log_entries SET data=:d, leaf_hash=:h WHERE seq=:s"),
+            {"d": forged, "h": merkle.leaf_hash(forged), "s": seq},
+        )
+
+    return work
+
+
+def _set(sql: str) -> Callable[[Connection], None]:
+    def work(conn: Connection) -> None:
+        conn.execute(text(sql), {"x": b"\x5a" * 32})
+
+    return work
+
+
+CASES = {
+    "entry byte flipped": (_flip_entry_byte(17), 17),
+    "leaf hash replaced": (_set("UPDATE log_entries SET leaf_hash=:x WHERE seq=9"), 9),
+    "entry and leaf rewritten together": (_rewrite_entry_consistently(12), 12),
+    "level-1 subtree replaced": (_set("UPDATE log_nodes SET hash=:x WHERE level=1 AND idx=5"), 11),
+    "level-3 subtree replaced": (_set("UPDATE log_nodes SET hash=:x WHERE level=3 AND idx=1"), 15),
+    "entry deleted": (_set("DELETE FROM log_entries WHERE seq=20"), 20),
+    "derived lot mass changed": (_set("UPDATE lots SET mass_g = mass_g + 1 WHERE id='lot-2'"), 20),
+    "derived tag deleted": (_set("DELETE FROM tags WHERE tag='T-lot-3'"), 23),
+}
+
+
+def test_audit_of_an_honest_ledger_is_clean(world: World, ledger: Ledger) -> None:
+    _busy_world(world, ledger)
+    report = audit(ledger.engine, workers=2)
+    assert report.clean, report.divergence
+    assert report.size == ledger.size() == 26
+    assert report.checkpoints >= 1
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_tampering_is_found_at_its_entry(world: World, ledger: Ledger, case: str) -> None:
+    _busy_world(world, ledger)
+    tamper, seq = CASES[case]
+    _behind_the_triggers(ledger.engine, tamper)
+    report = audit(ledger.engine, workers=2)
+    assert not report.clean
+    assert report.divergence is not None
+    assert report.divergence.seq == seq, str(report.divergence)
+
+
+def test_a_forged_checkpoint_fails_the_audit(world: World, ledger: Ledger) -> None:
+    _busy_world(world, ledger)
+
+    def work(conn: Connection) -> None:
+        note = conn.execute(text("SELECT note FROM checkpoints ORDER BY size DESC")).first()[0]
+        conn.execute(
+            text("UPDATE checkpoints SET note=:n"), {"n": note.replace("\n26\n", "\n25\n")}
+        )
+
+    _behind_the_triggers(ledger.engine, work)
+    report = audit(ledger.engine, workers=1)
+    assert report.divergence is not None
+    assert (
+        "checkpoint" in report.divergence.reason and "does not verify" in report.divergence.reason
+    )
