@@ -82,7 +82,8 @@ class VerifierKey:
             ValidationError: the text is malformed, the type is not Ed25519, or the key id does
                 not match the name and key.
         """
-        parts = text.split("+") if isinstance(text, str) else []
+        # The name holds no "+", but standard base64 may: split at the first two only.
+        parts = text.split("+", 2) if isinstance(text, str) else []
         if len(parts) != 3 or not _HEX8_RE.fullmatch(parts[1]):
             raise ValidationError("a verifier key is <name>+<8 lowercase hex>+<base64 key>.")
         name, key_id_hex, key_b64 = parts

@@ -368,3 +368,16 @@ def test_verifier_key_parse_is_strict(case: str) -> None:
 def test_verifier_key_from_public_key_checks_length() -> None:
     with pytest.raises(ValidationError, match="public key is 32 bytes"):
         VerifierKey.from_public_key(ORIGIN, SIGNER.public_key[:31])
+
+
+def test_verifier_key_whose_base64_contains_plus_round_trips() -> None:
+    """Regression: a public key whose base64 holds "+" was split into too many parts."""
+    from ledger.crypto import Ed25519Signer as _Signer
+
+    for i in range(256):
+        signer = _Signer.from_seed(bytes([i]) * 32)
+        text = str(VerifierKey.from_public_key("example.org/log", signer.public_key))
+        if "+" in text.split("+", 2)[2]:
+            assert VerifierKey.parse(text).public_key == signer.public_key
+            return
+    raise AssertionError("no seed in 0..255 gives a key whose base64 contains '+'")
