@@ -1,0 +1,385 @@
+"""The demo supply chain (``ledger.demo``) against the pure rules on an in-memory state.
+
+The harness is a minimal sequencer: real entries (``ledger.entries.make``) give the leaf hashes,
+each signature is verified with the key the rules name, the rules run on a ``MemoryState``, and the
+disclosures are matched to ``sd`` as the log does before sealing them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from ledger import canonical, demo, disclosures, entries, rules
+from ledger.bodies import PRIVATE_FIELDS
+from ledger.builder import Author, RegistrarSpec, genesis
+from ledger.crypto import Ed25519Signer
+from ledger.custody.log import Result
+from ledger.custody.types import Attestation, Flag, Lot
+from ledger.entries import Entry
+from ledger.errors import ConflictError, LedgerError, ValidationError
+from ledger.registry.types import Actor, Key, Miner, Site
+from ledger.rulebook import Context
+from ledger.state import DEFAULT_POLICY, MemoryState, OverlayState
+from ledger.statements import STATEMENT_TYPES, Submission, parse_time
+
+ORIGIN = "demo.asm-ledger.example/great-lakes"
+LOGGED = "2026-10-31T23:00:00Z"  # the harness clock: later than every demo statement
+START = datetime(2026, 1, 5, 7, 0, tzinfo=UTC)
+CUTOFF = datetime(2026, 11, 1, tzinfo=UTC)
+CUSTODY_TYPES = {
+    "lot.register",
+    "lot.dispatch",
+    "lot.receive",
+    "lot.split",
+    "lot.merge",
+    "lot.process",
+    "lot.export",
+}
+
+
+def fixed_signer(name: str) -> Ed25519Signer:
+    return Ed25519Signer.from_seed(hashlib.sha256(b"test_demo/" + name.encode()).digest())
+
+
+def registrar_author(name: str = "registrar") -> Author:
+    return Author(ORIGIN, "registrar", fixed_signer(name))
+
+
+@dataclass
+class Harness:
+    """An in-memory log applying the rules; its genesis names the operator and one registrar."""
+
+    state: OverlayState = field(default_factory=MemoryState)
+    log: list[Entry] = field(default_factory=list)
+    submissions: list[Submission] = field(default_factory=list)
+    rejected: list[LedgerError] = field(default_factory=list)
+    duplicates: int = 0
+
+    def __post_init__(self) -> None:
+        keys = (fixed_signer("registrar").public_key,)
+        registrar = RegistrarSpec("registrar", "Great Lakes pilot registrar", "CD", keys)
+        first = genesis(
+            ORIGIN,
+            fixed_signer("operator"),
+            [registrar],
+            DEFAULT_POLICY.to_json(),
+            time="2026-01-01T00:00:00Z",
+        )
+        assert self.submit(first).status == "accepted"
+
+    def submit(self, submission: Submission) -> Result:
+        envelope = submission.envelope
+        statement = envelope.statement
+        for entry in self.log:
+            if (entry.statement.key, entry.statement.n) == (statement.key, statement.n):
+                if entry.envelope.statement_bytes != envelope.statement_bytes:
+                    return self._reject(ConflictError("equivocation", code="equivocation"))
+                self.duplicates += 1
+                return Result("duplicate", entry.seq, entry.leaf_hash)
+        seq = len(self.log)
+        entry = entries.make(seq, self.log[-1].leaf_hash if self.log else None, LOGGED, envelope)
+        try:
+            envelope.verify(rules.signing_key(self.state, statement))
+            rules.apply(self.state, statement, Context(seq, entry.leaf_hash, LOGGED))
+            allowed = PRIVATE_FIELDS.get(statement.type, frozenset())
+            disclosures.match(statement.sd, list(submission.disclosures), allowed)
+            if len(submission.disclosures) != len(statement.sd):
+                raise ValidationError("a disclosure is missing.", code="disclosure_missing")
+        except LedgerError as exc:
+            self.state.drop()
+            return self._reject(exc)
+        self.state.keep()
+        self.log.append(entry)
+        self.submissions.append(submission)
+        return Result("accepted", seq, entry.leaf_hash)
+
+    def _reject(self, exc: LedgerError) -> Result:
+        self.rejected.append(exc)
+        return Result("rejected", error=exc)
+
+    def rows(self, kind: str) -> list[Any]:
+        """The derived objects of one kind ("lot", "site" ...), as the rules last wrote them."""
+        return [value for value, _new in self.state.accepted.rows.get(kind, {}).values()]
+
+    def flags(self) -> list[Flag]:
+        return self.state.appended("flag")
+
+    def statement_bytes(self) -> list[bytes]:
+        """Everything the demo signed or disclosed, in order: what must be reproducible."""
+        return [
+            s.envelope.canonical() + b"".join(d.canonical() for d in s.disclosures)
+            for s in self.submissions
+        ]
+
+
+def load(seed: int) -> tuple[Harness, demo.DemoSummary]:
+    harness = Harness()
+    return harness, demo.run_demo(harness.submit, registrar_author(), seed=seed)
+
+
+@pytest.fixture(scope="module")
+def loaded() -> tuple[Harness, demo.DemoSummary]:
+    return load(1)
+
+
+@pytest.fixture(scope="module")
+def harness(loaded: tuple[Harness, demo.DemoSummary]) -> Harness:
+    return loaded[0]
+
+
+@pytest.fixture(scope="module")
+def summary(loaded: tuple[Harness, demo.DemoSummary]) -> demo.DemoSummary:
+    return loaded[1]
+
+
+def of_type(harness: Harness, statement_type: str) -> list[Entry]:
+    return [e for e in harness.log if e.statement.type == statement_type]
+
+
+# -- acceptance and counts -----------------------------------------------------------------------
+def test_every_statement_is_accepted(harness: Harness, summary: demo.DemoSummary) -> None:
+    assert harness.rejected == []
+    assert harness.duplicates == 0
+    assert summary.statements == len(harness.log) - 1  # all but genesis
+
+
+def test_summary_matches_the_derived_state(harness: Harness, summary: demo.DemoSummary) -> None:
+    lots: list[Lot] = harness.rows("lot")
+    sites: list[Site] = harness.rows("site")
+    actors: list[Actor] = harness.rows("actor")
+    assert summary.lots == len(lots) >= 30
+    assert summary.sites == len(sites) >= 3
+    assert summary.actors == len([a for a in actors if a.id not in ("operator", "registrar")])
+    assert len({site.country for site in sites}) >= 2
+    assert {"CD", "RW"} <= {site.country for site in sites}
+
+
+def test_the_cast(harness: Harness) -> None:
+    actors: list[Actor] = harness.rows("actor")
+    miners: list[Miner] = harness.rows("miner")
+    by_role = Counter(role for actor in actors for role in actor.roles)
+    assert by_role["cooperative"] >= 2
+    assert by_role["trader"] >= 2
+    assert by_role["exporter"] >= 1
+    assert by_role["processor"] + by_role["refiner"] >= 1
+    assert by_role["auditor"] >= 1
+    assert by_role["inspector"] >= 1
+    per_coop = Counter(miner.cooperative for miner in miners)
+    assert len([coop for coop, count in per_coop.items() if count >= 3]) >= 2
+
+
+def test_sites_cover_tin_tantalum_and_gold(harness: Harness) -> None:
+    sites: list[Site] = harness.rows("site")
+    minerals = {mineral for site in sites for mineral in site.minerals}
+    assert {"tin", "tantalum", "gold"} <= minerals
+    assert all(site.capacity_g_month > 0 for site in sites)
+
+
+def test_registered_output_stays_within_capacity(harness: Harness) -> None:
+    capacity = {site.id: site.capacity_g_month for site in harness.rows("site")}
+    output: Counter[tuple[str, str]] = Counter()
+    for entry in of_type(harness, "lot.register"):
+        body = entry.statement.body
+        output[(body["site"], body["extracted"][:7])] += body["mass_g"]
+    assert output
+    assert all(total <= capacity[site] for (site, _month), total in output.items())
+
+
+def test_every_statement_type_is_used(harness: Harness) -> None:
+    used = Counter(entry.statement.type for entry in harness.log)
+    assert set(used) == STATEMENT_TYPES
+    assert set(used) >= CUSTODY_TYPES
+    assert used["lot.export"] >= 2
+    assert used["lot.receive"] == used["lot.dispatch"]
+
+
+# -- attestations, flags, keys -------------------------------------------------------------------
+def test_attestations_of_several_claims_and_one_revocation(harness: Harness) -> None:
+    attestations: list[Attestation] = harness.rows("attestation")
+    claims = {a.claim for a in attestations}
+    assert {"site.inspection", "child_labour_free", "mercury_free", "assay"} <= claims
+    assert {a.result for a in attestations if a.claim == "site.inspection"} == {"green", "yellow"}
+    gold_sites = {s.id for s in harness.rows("site") if s.minerals == ("gold",)}
+    assert {a.subject_id for a in attestations if a.claim == "mercury_free"} == gold_sites
+    assays = [a for a in attestations if a.claim == "assay"]
+    assert assays
+    assert all(a.subject_kind == "lot" and a.attestor.startswith("auditor") for a in assays)
+    revoked = [a.id for a in attestations if a.revoked_seq is not None]
+    assert revoked == [demo.REVOKED_ATTESTATION]
+
+
+def test_attestation_evidence_is_document_digests(harness: Harness) -> None:
+    for entry in of_type(harness, "attestation"):
+        evidence = entry.statement.body["evidence"]
+        assert evidence
+        assert all(len(bytes.fromhex(digest)) == 32 for digest in evidence)
+
+
+def test_only_the_light_bag_is_flagged(harness: Harness) -> None:
+    flags = harness.flags()
+    assert [(f.code, f.subject) for f in flags] == [
+        ("mass_discrepancy", f"lot:{demo.DISCREPANCY_LOT}")
+    ]
+
+
+def test_receipts_within_tolerance_except_the_light_bag(harness: Harness) -> None:
+    sent: dict[str, int] = {}
+    deviation_ppm: dict[str, int] = {}
+    for entry in harness.log:
+        body = entry.statement.body
+        if entry.statement.type == "lot.dispatch":
+            sent[body["lot"]] = body["mass_g"]
+        elif entry.statement.type == "lot.receive":
+            difference = abs(body["mass_g"] - sent[body["lot"]])
+            deviation_ppm[body["lot"]] = difference * 1_000_000 // sent[body["lot"]]
+    light = deviation_ppm.pop(demo.DISCREPANCY_LOT)
+    assert light > DEFAULT_POLICY.receipt_tolerance_ppm
+    assert max(deviation_ppm.values()) <= 3_000
+    assert sum(1 for d in deviation_ppm.values() if d > 0) > len(deviation_ppm) // 2
+
+
+def test_the_rotated_key_is_revoked_and_its_successor_signs(harness: Harness) -> None:
+    keys: list[Key] = [k for k in harness.rows("key") if k.actor == demo.ROTATED_ACTOR]
+    assert len(keys) == 2
+    old = next(k for k in keys if k.revoked_seq is not None)
+    new = next(k for k in keys if k.revoked_seq is None)
+    assert old.revoked_seq is not None
+    assert old.revoked_effective is not None
+    revoked_at = old.revoked_seq
+    later = [
+        e.statement
+        for e in harness.log
+        if e.statement.actor == demo.ROTATED_ACTOR and e.seq > revoked_at
+    ]
+    earlier = [
+        e.statement for e in harness.log[:revoked_at] if e.statement.actor == demo.ROTATED_ACTOR
+    ]
+    assert earlier
+    assert {s.key for s in earlier} == {old.key_id}
+    assert {s.type for s in later} >= {"lot.merge", "lot.dispatch"}
+    assert {s.key for s in later} == {new.key_id}
+    assert new.key_id == demo.replacement_key(1).key_id
+
+
+# -- privacy, time, provenance -------------------------------------------------------------------
+def test_private_fields_never_reach_the_statements(harness: Harness) -> None:
+    miner_fields = {"name", "national_id", "phone", "sex", "birth_year"}
+    for submission in harness.submissions:
+        statement = submission.envelope.statement
+        for disclosure in submission.disclosures:
+            assert disclosure.name not in statement.body
+            value = canonical.dumps(disclosure.value)
+            if len(value) > 8:  # short values ("F", 1991) may occur by chance
+                assert value not in submission.envelope.statement_bytes
+        if statement.type == "miner.register":
+            assert {d.name for d in submission.disclosures} == miner_fields
+        if statement.type in ("lot.register", "lot.dispatch", "lot.export"):
+            assert "price" in {d.name for d in submission.disclosures}
+
+
+def test_times_advance_from_start_and_stay_before_the_cutoff(harness: Harness) -> None:
+    times = [parse_time(e.statement.time) for e in harness.log[1:]]
+    assert times == sorted(times)
+    assert times[0] > START
+    assert times[-1] < CUTOFF
+
+
+def sites_in_ancestry(harness: Harness, lot_id: str) -> set[str]:
+    """Follow the signed ``after`` links from the lot's head back to its mine registrations."""
+    by_leaf = {entry.leaf_hash: entry for entry in harness.log}
+    head = harness.state.head(f"lot:{lot_id}")
+    assert head is not None
+    frontier, seen, sites = [head], set(), set()
+    while frontier:
+        leaf = frontier.pop()
+        if leaf in seen:
+            continue
+        seen.add(leaf)
+        statement = by_leaf[leaf].statement
+        if statement.type == "lot.register":
+            sites.add(statement.body["site"])
+        frontier.extend(
+            bytes.fromhex(h) for s, h in statement.after.items() if s.startswith("lot:")
+        )
+    return sites
+
+
+def test_the_showcase_lot_is_exported_metal_from_several_sites(
+    harness: Harness, summary: demo.DemoSummary
+) -> None:
+    lot: Lot | None = harness.state.lot(summary.showcase_lot)
+    assert lot is not None
+    assert (lot.status, lot.form) == ("exported", "metal")
+    assert len(sites_in_ancestry(harness, summary.showcase_lot)) >= 2
+    assert set(lot.origins) == sites_in_ancestry(harness, summary.showcase_lot)
+
+
+# -- determinism and failure ---------------------------------------------------------------------
+def test_the_same_seed_gives_the_same_bytes(harness: Harness) -> None:
+    again, _summary = load(1)
+    assert again.statement_bytes() == harness.statement_bytes()
+    assert [e.leaf_hash for e in again.log] == [e.leaf_hash for e in harness.log]
+
+
+def demo_signed(harness: Harness) -> set[bytes]:
+    """The statements signed by the demo's own actors (not the operator or the registrar)."""
+    setup = ("operator", "registrar")
+    return {e.envelope.statement_bytes for e in harness.log if e.statement.actor not in setup}
+
+
+@pytest.mark.parametrize("seed", [2, 20260105])
+def test_another_seed_gives_other_bytes_and_still_passes(harness: Harness, seed: int) -> None:
+    other, summary = load(seed)
+    assert other.rejected == []
+    assert summary.lots >= 30
+    assert len(other.log) == len(harness.log)
+    assert other.statement_bytes() != harness.statement_bytes()
+    ours, theirs = demo_signed(harness), demo_signed(other)
+    assert ours.isdisjoint(theirs)  # every demo actor signs with keys of its own seed
+    assert [f.subject for f in other.flags()] == [f"lot:{demo.DISCREPANCY_LOT}"]
+    assert len(sites_in_ancestry(other, summary.showcase_lot)) >= 2
+
+
+def test_demo_keys_are_derived_from_the_seed_and_actor() -> None:
+    keys = demo.demo_keys(7)
+    expected = hashlib.sha256(b"asm-ledger demo/7/coop-comuma").digest()
+    assert keys["coop-comuma"].public_key == Ed25519Signer.from_seed(expected).public_key
+    assert demo.demo_keys(7)["coop-comuma"].key_id == keys["coop-comuma"].key_id
+    assert demo.demo_keys(8)["coop-comuma"].key_id != keys["coop-comuma"].key_id
+    assert len({signer.key_id for signer in keys.values()}) == len(keys)
+
+
+def test_rerunning_the_same_seed_only_finds_duplicates() -> None:
+    fresh = Harness()
+    first = demo.run_demo(fresh.submit, registrar_author(), seed=1)
+    size = len(fresh.log)
+    second = demo.run_demo(fresh.submit, registrar_author(), seed=1)
+    assert (len(fresh.log), fresh.duplicates, fresh.rejected) == (size, first.statements, [])
+    assert second == first
+
+
+def test_a_refused_statement_stops_the_demo() -> None:
+    stranger = Harness()
+    with pytest.raises(demo.DemoError, match=r"actor\.register by registrar .*unknown_key"):
+        demo.run_demo(stranger.submit, registrar_author("not-the-registrar"))
+    assert len(stranger.log) == 1  # genesis only
+
+
+def test_a_raising_submit_is_reported_as_a_demo_error() -> None:
+    def refuse(submission: Submission) -> Result:
+        raise ConflictError("the log is closed for maintenance.", code="closed")
+
+    with pytest.raises(demo.DemoError, match="closed for maintenance") as caught:
+        demo.run_demo(refuse, registrar_author())
+    assert isinstance(caught.value.__cause__, ConflictError)
+
+
+def test_a_naive_start_time_is_refused() -> None:
+    with pytest.raises(demo.DemoError, match="timezone-aware"):
+        demo.run_demo(Harness().submit, registrar_author(), start=datetime(2026, 1, 5))
