@@ -3,10 +3,12 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-export LEDGER_DATA_DIR ?= var
-export DATABASE_URL ?= sqlite:///$(LEDGER_DATA_DIR)/ledger.db
-export LEDGER_KEYS_DIR ?= keys
+LEDGER_DATA_DIR ?= var
 LEDGER_ORIGIN ?= demo.asm-ledger.example/ledger
+# make run's defaults; the environment overrides them. Tests set up their own databases.
+RUN_ENV = DATABASE_URL="$${DATABASE_URL:-sqlite:///$(LEDGER_DATA_DIR)/ledger.db}" \
+	LEDGER_KEYS_DIR="$${LEDGER_KEYS_DIR:-keys}" LEDGER_DATA_DIR="$(LEDGER_DATA_DIR)" \
+	LEDGER_KEY_PASSPHRASE="$${LEDGER_KEY_PASSPHRASE:-$$(cat $(LEDGER_DATA_DIR)/demo-passphrase 2>/dev/null)}"
 
 .PHONY: run test lint bench install clean docs
 
@@ -21,8 +23,8 @@ install: $(STAMP)
 ## make run: venv, install, migrate the embedded SQLite ledger, load the demo once, show the result.
 run: $(STAMP)
 	@mkdir -p $(LEDGER_DATA_DIR)
-	@scripts/demo-passphrase.sh
-	$(BIN)/ledger run-demo --origin $(LEDGER_ORIGIN)
+	@LEDGER_DATA_DIR=$(LEDGER_DATA_DIR) scripts/demo-passphrase.sh
+	@$(RUN_ENV) $(BIN)/ledger run-demo --origin $(LEDGER_ORIGIN)
 
 ## make test: the whole suite (PostgreSQL tests run when the server answers; with CI=true they must).
 test: $(STAMP)

@@ -76,6 +76,7 @@ class Context:
         if self._engine is None:
             self.settings.ensure_sqlite_dir()
             self._engine = make_engine(self.settings.database_url)
+            click.get_current_context().call_on_close(self._engine.dispose)
         return self._engine
 
     @property
@@ -317,6 +318,16 @@ def _load_demo(ctx: Context, seed: int) -> Any:
 
     if not ctx.initialised():
         raise ConfigError("run `ledger init --origin ORIGIN` first.", code="no_genesis")
+    with ctx.engine.connect() as conn:
+        loaded = conn.execute(
+            select(HeadRow.subject).where(HeadRow.subject == f"lot:{demo_module.SHOWCASE_LOT}")
+        ).first()
+    if loaded is not None:
+        raise ConfigError(
+            "the demo supply chain is already in this ledger; it can be loaded only once.",
+            code="demo_loaded",
+        )
+    _store_demo_keys(ctx.keystore, seed)
     ledger = ctx.ledger()
     registrar = ctx.keystore.load(REGISTRAR_KEY)
     with ctx.engine.connect() as conn:
@@ -330,6 +341,19 @@ def _load_demo(ctx: Context, seed: int) -> Any:
         raise ConfigError("the registrar key in the keystore is not this ledger's registrar.")
     author = Author(ledger.origin(), actor, registrar, n=last_n or 0)
     return demo_module.run_demo(ledger.append, author, seed=seed)
+
+
+def _store_demo_keys(keystore: Keystore, seed: int) -> None:
+    """Keep the demo actors' keys (derived from the public seed) so they can sign more."""
+    from ledger import demo as demo_module
+
+    signers = {
+        **demo_module.demo_keys(seed),
+        f"{demo_module.ROTATED_ACTOR}-2": demo_module.replacement_key(seed),
+    }
+    for name, signer in signers.items():
+        if not keystore.exists(name):
+            keystore.create(name, seed=signer.private_key.private_bytes_raw())
 
 
 @main.command()

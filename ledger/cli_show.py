@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
 from ledger.custody.audit import audit
 from ledger.custody.log import Ledger
@@ -36,16 +37,21 @@ def show_demo(engine: Engine, ledger: Ledger, summary: Any) -> None:
 
 
 def _showcase(engine: Engine) -> str | None:
+    """The demo's showcase lot when present, else the most recently exported lot."""
+    from ledger.demo import SHOWCASE_LOT
+
     with engine.connect() as conn:
+        if conn.execute(select(LotRow.id).where(LotRow.id == SHOWCASE_LOT)).first() is not None:
+            return SHOWCASE_LOT
         return conn.execute(
             select(LotRow.id).where(LotRow.status == "exported").order_by(LotRow.updated_seq.desc())
         ).scalar()
 
 
 def _print_provenance(engine: Engine, lot_id: str) -> None:
-    with engine.connect() as conn:
-        history = lot_provenance(conn, lot_id)
-        lot = conn.execute(select(LotRow).where(LotRow.id == lot_id)).scalar_one()
+    with Session(engine) as session:
+        history = lot_provenance(session.connection(), lot_id)
+        lot = session.scalars(select(LotRow).where(LotRow.id == lot_id)).one()
     click.echo(
         f"\nprovenance of lot {lot.id}: {lot.mineral} {lot.form}, {lot.mass_g / 1000:,.1f} kg at "
         f"{lot.grade_ppm / 10_000:.2f}%, {lot.status}, held by {lot.custodian}, from sites "

@@ -95,7 +95,19 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         engine.dispose()
         yield url
         return
-    template = request.getfixturevalue("postgres_template")
+    yield from _postgres_database(request.getfixturevalue("postgres_template"))
+
+
+@pytest.fixture
+def pg_engine(postgres_template: str) -> Iterator[Engine]:
+    """A fresh, migrated PostgreSQL database, for what only PostgreSQL has."""
+    for url in _postgres_database(postgres_template):
+        engine = make_engine(url)
+        yield engine
+        engine.dispose()
+
+
+def _postgres_database(template: str) -> Iterator[str]:
     name = f"ledger_t_{uuid.uuid4().hex[:12]}"
     admin = _admin_engine()
     with admin.connect() as conn:

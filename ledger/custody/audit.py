@@ -85,7 +85,11 @@ def audit(
     progress: Callable[[int], None] | None = None,
     scratch_dir: str | None = None,
 ) -> AuditReport:
-    """Audit the ledger behind ``engine``; ``progress`` is called with entries done per chunk."""
+    """Audit the ledger behind ``engine``; ``progress`` is called with entries done per chunk.
+
+    Signatures are checked by ``workers`` processes, except for a log that fits in one chunk,
+    where starting processes would cost more than the checks.
+    """
     with tempfile.TemporaryDirectory(dir=scratch_dir, prefix="ledger-audit-") as tmp:
         scratch = make_engine(f"sqlite:///{Path(tmp) / 'replay.db'}")
         upgrade(scratch)
@@ -104,6 +108,11 @@ def audit(
         finally:
             scratch.dispose()
     return AuditReport(size, replayer.checkpoints, None)
+
+
+def _log_size(conn: Connection) -> int:
+    head = table(custody.LogHeadRow)
+    return int(conn.execute(select(head.c.size).where(head.c.id == 1)).scalar_one())
 
 
 def _relax(conn: Connection) -> None:
@@ -133,26 +142,36 @@ class _Replayer:
         self.prev_logged: str | None = None
         self.state = OverlayState(SqlBacking(replay))
         self.pending: deque[tuple[int, Future[tuple[int, str] | None]]] = deque()
-        context = multiprocessing.get_context("forkserver")
-        self.pool = ProcessPoolExecutor(max_workers=max(1, workers), mp_context=context)
         self.workers = max(1, workers)
+        self.pool: ProcessPoolExecutor | None = None
+        if workers > 0 and _log_size(live) > CHUNK:
+            context = multiprocessing.get_context("forkserver")
+            self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
         self.operator_key: VerifierKey | None = None
         self._expected_nodes: dict[tuple[int, int], bytes] = {}
 
     def close(self) -> None:
-        self.pool.shutdown(wait=True, cancel_futures=True)
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def _submit(
+        self, batch: list[tuple[int, bytes, bytes, bytes]]
+    ) -> Future[tuple[int, str] | None]:
+        if self.pool is not None:
+            return self.pool.submit(_verify_chunk, batch)
+        done: Future[tuple[int, str] | None] = Future()
+        done.set_result(_verify_chunk(batch))
+        return done
 
     def run(self) -> int:
-        head_size = self.live.execute(
-            select(table(custody.LogHeadRow).c.size).where(table(custody.LogHeadRow).c.id == 1)
-        ).scalar_one()
+        head_size = _log_size(self.live)
         cps = self._checkpoints()
         next_cp = next(cps, None)
         replay_tx = self.replay.begin()
         for chunk in self._chunks():
             batch = [self._entry(seq, leaf, data) for seq, leaf, data in chunk]
             self._check_nodes(chunk[0][0], self.done)
-            self.pending.append((chunk[0][0], self.pool.submit(_verify_chunk, batch)))
+            self.pending.append((chunk[0][0], self._submit(batch)))
             self._drain(self.workers + 1)
             while next_cp is not None and next_cp[0] <= self.done:
                 self._check_checkpoint(*next_cp)

@@ -6,10 +6,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from factories import World
+from factories import ORIGIN, World, signer
 from sqlalchemy import Connection, Engine, text
 
-from ledger import merkle
+from ledger import entries, merkle
+from ledger.checkpoint import Checkpoint, sign_checkpoint
 from ledger.custody.audit import audit
 from ledger.custody.log import Ledger
 
@@ -115,3 +116,59 @@ def test_a_forged_checkpoint_fails_the_audit(world: World, ledger: Ledger) -> No
     assert (
         "checkpoint" in report.divergence.reason and "does not verify" in report.divergence.reason
     )
+
+
+def _rewrite_history(conn: Connection, target: int, mutate: Callable[[bytes], bytes]) -> None:
+    """What an operator with database access and the operator key could do: change one entry,
+    re-chain every later one, recompute the whole tree and re-sign the checkpoint."""
+    rows = conn.execute(text("SELECT seq, data FROM log_entries ORDER BY seq")).all()
+    data = [bytes(r.data) for r in rows]
+    data[target] = mutate(data[target])
+    leaves = [merkle.leaf_hash(d) for d in data[: target + 1]]
+    for seq in range(target + 1, len(data)):
+        old_prev = entries.split(data[seq])[1]
+        assert old_prev is not None
+        data[seq] = data[seq].replace(old_prev.hex().encode(), leaves[-1].hex().encode(), 1)
+        leaves.append(merkle.leaf_hash(data[seq]))
+    tree = merkle.CompactRange()
+    for seq in range(len(data)):
+        conn.execute(
+            text("UPDATE log_entries SET data=:d, leaf_hash=:h WHERE seq=:s"),
+            {"d": data[seq], "h": leaves[seq], "s": seq},
+        )
+        for level, index, node in tree.append(leaves[seq]):
+            conn.execute(
+                text("UPDATE log_nodes SET hash=:h WHERE level=:l AND idx=:i"),
+                {"h": node, "l": level, "i": index},
+            )
+    conn.execute(text("UPDATE log_head SET root=:r"), {"r": tree.root()})
+    conn.execute(text("DELETE FROM checkpoints"))
+    note = sign_checkpoint(Checkpoint(ORIGIN, len(data), tree.root()), ORIGIN, signer("operator"))
+    conn.execute(
+        text("INSERT INTO checkpoints (size, root, note) VALUES (:s, :r, :n)"),
+        {"s": len(data), "r": tree.root(), "n": note},
+    )
+
+
+def test_rewritten_history_is_caught_by_the_signature_alone(world: World, ledger: Ledger) -> None:
+    """A log longer than one chunk is checked by worker processes; their finding is reported."""
+    from ledger.custody.audit import CHUNK
+
+    lots = [world.register_lot(f"lot-w{i}", mass_g=1_000) for i in range(CHUNK + 200)]
+    for start in range(0, len(lots), 500):
+        ledger.append_batch(lots[start : start + 500])
+    ledger.latest_checkpoint()
+    assert audit(ledger.engine, workers=2).clean
+    target = CHUNK + 100
+
+    def flip_signature(data: bytes) -> bytes:
+        forged = bytearray(data)
+        forged[len(b'{"envelope":{"sig":"')] ^= 0x01  # one base64 character of the signature
+        return bytes(forged)
+
+    _behind_the_triggers(ledger.engine, lambda conn: _rewrite_history(conn, target, flip_signature))
+    ledger.check_startup()  # the rewritten tree is self-consistent and its checkpoint verifies
+    report = audit(ledger.engine, workers=2)
+    assert report.divergence is not None
+    assert report.divergence.seq == target, str(report.divergence)
+    assert "signature does not verify" in report.divergence.reason

@@ -1,4 +1,4 @@
-"""The sequencer on both engines: append, idempotency, equivocation, batches, proofs, checkpoints."""
+"""The sequencer on both engines: append, idempotency, equivocation, batches, proofs."""
 
 from __future__ import annotations
 

@@ -1,0 +1,212 @@
+"""The ``ledger`` command on both engines, as an operator or a monitoring script uses it."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from ledger import merkle
+from ledger.checkpoint import VerifierKey, verify_checkpoint
+from ledger.cli import main
+
+ORIGIN = "cli.test.example/ledger"
+
+
+@pytest.fixture
+def run(db_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+    env = {
+        "DATABASE_URL": db_url,
+        "LEDGER_KEYS_DIR": str(tmp_path / "keys"),
+        "LEDGER_KEY_PASSPHRASE": "a passphrase for the tests",
+    }
+    runner = CliRunner()
+
+    def invoke(*args: str, code: int = 0) -> Result:
+        result = runner.invoke(main, list(args), env=env, catch_exceptions=False)
+        assert result.exit_code == code, (result.stdout, result.stderr)
+        return result
+
+    return invoke
+
+
+@pytest.fixture
+def initialised(run):  # type: ignore[no-untyped-def]
+    run("init", "--origin", ORIGIN)
+    return run
+
+
+def _register_coop(run) -> None:  # type: ignore[no-untyped-def]
+    key = json.loads(run("keys", "new", "coop").stdout)
+    body = {
+        "id": "coop-1",
+        "name": "Coop One",
+        "roles": ["cooperative"],
+        "country": "CD",
+        "keys": [key["public_key"]],
+    }
+    run(
+        "append",
+        "actor.register",
+        "--key",
+        "registrar",
+        "--body",
+        json.dumps(body),
+        "--private",
+        '{"email": "coop@example.org"}',
+    )
+    site = {
+        "id": "site-1",
+        "name": "Nyabibwe",
+        "country": "CD",
+        "region": "South Kivu",
+        "location": {"lat_e6": -1_900_000, "lon_e6": 28_900_000},
+        "minerals": ["tin"],
+        "licence": {"number": "PE-4731", "expires": "2030-01-01"},
+        "cooperative": "coop-1",
+        "capacity_g_month": 5_000_000,
+        "inspection_status": "green",
+    }
+    run("append", "site.register", "--key", "registrar", "--body", json.dumps(site))
+
+
+def test_init_append_and_prove(initialised) -> None:  # type: ignore[no-untyped-def]
+    run = initialised
+    _register_coop(run)
+    lot = {
+        "lot": "L-1",
+        "site": "site-1",
+        "mineral": "tin",
+        "form": "ore",
+        "mass_g": 20_000,
+        "grade_ppm": 550_000,
+        "tags": ["ITS-1"],
+        "extracted": "2026-11-20",
+    }
+    out = json.loads(
+        run(
+            "append",
+            "lot.register",
+            "--key",
+            "coop",
+            "--body",
+            json.dumps(lot),
+            "--time",
+            "2026-11-20T10:00:00Z",
+        ).stdout
+    )
+    assert (out["status"], out["seq"], out["tree_size"]) == ("accepted", 3, 4)
+    key = VerifierKey.parse(run("operator-key").stdout.strip())
+    checkpoint = verify_checkpoint(out["checkpoint"], key, ORIGIN)
+    merkle.verify_inclusion(
+        bytes.fromhex(out["leaf_hash"]),
+        3,
+        4,
+        [bytes.fromhex(h) for h in out["inclusion_proof"]],
+        checkpoint.root,
+    )
+    proof = json.loads(run("proof", "inclusion", "1", "--size", "3").stdout)
+    merkle.verify_inclusion(
+        bytes.fromhex(proof["leaf_hash"]),
+        1,
+        3,
+        [bytes.fromhex(h) for h in proof["proof"]],
+        bytes.fromhex(proof["root"]),
+    )
+    consistency = json.loads(run("proof", "consistency", "2", "4").stdout)
+    merkle.verify_consistency(
+        2,
+        4,
+        [bytes.fromhex(h) for h in consistency["proof"]],
+        bytes.fromhex(consistency["old_root"]),
+        checkpoint.root,
+    )
+
+
+def test_entries_are_the_exact_bytes(initialised) -> None:  # type: ignore[no-untyped-def]
+    run = initialised
+    _register_coop(run)
+    lines = [json.loads(line) for line in run("entries", "--from", "1").stdout.splitlines()]
+    assert [line["seq"] for line in lines] == [1, 2]
+    for line in lines:
+        assert merkle.leaf_hash(base64.b64decode(line["entry"])).hex() == line["leaf_hash"]
+    assert run("entries", "--from", "0", "--to", "1").stdout.count("\n") == 1
+
+
+def test_audit_exit_codes_and_json(initialised) -> None:  # type: ignore[no-untyped-def]
+    run = initialised
+    _register_coop(run)
+    report = json.loads(run("audit", "--json", "--workers", "1").stdout)
+    assert report == {
+        "clean": True,
+        "size": 3,
+        "checkpoints": report["checkpoints"],
+        "divergence": None,
+    }
+    assert report["checkpoints"] >= 1
+
+
+def test_rule_violation_is_one_clear_line(initialised) -> None:  # type: ignore[no-untyped-def]
+    run = initialised
+    _register_coop(run)
+    lot = {
+        "lot": "L-1",
+        "site": "site-1",
+        "mineral": "gold",
+        "form": "ore",
+        "mass_g": 1,
+        "grade_ppm": 1,
+        "tags": ["T"],
+        "extracted": "2026-11-20",
+    }
+    result = run("append", "lot.register", "--key", "coop", "--body", json.dumps(lot), code=1)
+    assert result.stderr.startswith("error [mineral_not_at_site]: site site-1 is licensed for tin")
+    assert "Traceback" not in result.stderr
+
+
+def test_init_twice_and_missing_passphrase(initialised, db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    result = initialised("init", "--origin", ORIGIN, code=1)
+    assert "already has a genesis" in result.stderr
+    bare = CliRunner().invoke(
+        main,
+        ["checkpoint"],
+        env={
+            "DATABASE_URL": db_url,
+            "LEDGER_KEYS_DIR": str(tmp_path / "keys"),
+            "LEDGER_KEY_PASSPHRASE": "",
+        },
+    )
+    assert bare.exit_code == 1
+    assert "error [no_passphrase]: LEDGER_KEY_PASSPHRASE is not set" in bare.stderr
+
+
+def test_keys_are_encrypted_and_private(initialised, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    for path in (tmp_path / "keys").iterdir():
+        assert path.stat().st_mode & 0o077 == 0, path
+        if path.name != "data.key":
+            assert b"ENCRYPTED PRIVATE KEY" in path.read_bytes()
+    assert (tmp_path / "keys").stat().st_mode & 0o077 == 0
+
+
+def test_submit_presigned_lines(initialised, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    run = initialised
+    lines = tmp_path / "in.jsonl"
+    lines.write_text('{"envelope": {"statement": {}, "sig": ""}}\n')
+    result = run("submit", str(lines), code=1)
+    assert result.stderr.startswith("error [invalid]: line 1: statement is missing")
+
+
+def test_demo_loads_once_and_audits_clean(initialised, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    run = initialised
+    summary = json.loads(run("demo", "--seed", "1").stdout)
+    assert summary["lots"] >= 30 and summary["sites"] >= 3
+    report = json.loads(run("audit", "--json").stdout)
+    assert report["clean"] and report["size"] == summary["statements"] + 1
+    again = run("demo", code=1)
+    assert again.stderr.startswith("error [demo_loaded]")
+    assert json.loads(run("audit", "--json").stdout)["size"] == report["size"]
+    names = {json.loads(line)["name"] for line in run("keys", "list").stdout.splitlines()}
+    assert {"coop-kotwa", "trader-rutsiro", "trader-rutsiro-2", "operator", "registrar"} <= names
