@@ -273,9 +273,17 @@ class _Replayer:
         expected = sum(self.done >> level for level in range(1, self.done.bit_length() + 1))
         if count != expected:
             raise _Stop(None, f"the tree has {count} stored subtree hashes; {expected} expected.")
-        root = self.live.execute(select(head.c.root).where(head.c.id == 1)).scalar_one()
-        if head_size != self.done or bytes(root) != self.tree.root():
-            raise _Stop(None, "the log head (size and root) differs from the recomputed tree.")
+        row = self.live.execute(select(head).where(head.c.id == 1)).one()
+        expected_head = (self.done, self.tree.root(), b"".join(self.tree.hashes), self.prev,
+                         self.prev_logged)  # fmt: skip
+        last_leaf = None if row.last_leaf is None else bytes(row.last_leaf)
+        stored = (head_size, bytes(row.root), bytes(row.frontier), last_leaf, row.last_logged)
+        if stored != expected_head:
+            raise _Stop(
+                None,
+                "the log head (size, root, frontier, last leaf or time) differs from the "
+                "recomputed log; the next append would build on it.",
+            )
 
     # -- checkpoints ----------------------------------------------------------------------
     def _checkpoints(self) -> Iterator[tuple[int, bytes, str]]:

@@ -23,17 +23,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, insert, select, tuple_, update
+from sqlalchemy import Connection, Engine, func, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 
-from ledger import canonical, disclosures, entries, merkle, rules
+from ledger import canonical, disclosures, entries, merkle, rawsql, rules
 from ledger.bodies import PRIVATE_FIELDS
 from ledger.checkpoint import Checkpoint, VerifierKey, sign_checkpoint, verify_checkpoint
 from ledger.crypto import Signer, Verifier
 from ledger.custody.models import (
     CheckpointRow,
     DisclosureRow,
-    EquivocationRow,
     LedgerRow,
     LogEntryRow,
     LogHeadRow,
@@ -48,13 +47,14 @@ from ledger.errors import (
     NotFoundError,
     ValidationError,
 )
-from ledger.registry.models import KeyRow
 from ledger.sealing import Sealer
 from ledger.sqlstate import SqlBacking
 from ledger.state import OverlayState
 from ledger.statements import Envelope, Submission, format_time, parse_time
 
 MAX_BATCH = 1000
+_READ_HEAD = "SELECT size, frontier, last_leaf, last_logged FROM log_head WHERE id = 1"
+_LOCK_HEAD_PG = _READ_HEAD + " FOR UPDATE"  # SQLite's lock is taken by BEGIN IMMEDIATE
 # A checkpoint is signed after every commit; one is *kept* when this many entries or seconds have
 # passed since the last one kept. Ed25519 signatures are deterministic and a checkpoint has no
 # timestamp, so any checkpoint handed out and not kept is re-signed byte-for-byte identical.
@@ -66,6 +66,7 @@ LOG = table(LogEntryRow)
 NODES = table(LogNodeRow)
 HEAD = table(LogHeadRow)
 CHECKPOINTS = table(CheckpointRow)
+DISCLOSURES = table(DisclosureRow)
 
 
 @dataclass(frozen=True)
@@ -85,11 +86,11 @@ class _Batch:
     prev_logged: str | None
     tree: merkle.CompactRange
     logged: str
-    entries: list[dict[str, object]] = field(default_factory=list)
-    nodes: list[dict[str, object]] = field(default_factory=list)
-    sealed: list[dict[str, object]] = field(default_factory=list)
+    entries: list[tuple[object, ...]] = field(default_factory=list)  # log_entries rows
+    nodes: list[tuple[int, int, bytes]] = field(default_factory=list)  # completed subtrees
+    sealed: list[tuple[object, ...]] = field(default_factory=list)  # disclosures rows
     identities: dict[tuple[str, int], tuple[int, bytes, bytes]] = field(default_factory=dict)
-    evidence: list[dict[str, object]] = field(default_factory=list)
+    evidence: list[tuple[object, ...]] = field(default_factory=list)  # equivocations rows
 
 
 def utc_now() -> datetime:
@@ -131,35 +132,37 @@ class Ledger:
             raise ValidationError(
                 f"a batch holds at most {MAX_BATCH} statements; split it.", code="too_large"
             )
-        preverified = self._preverify(submissions)
-        with self.engine.connect().execution_options(**WRITE) as conn:
+        with self.engine.connect() as conn:
+            preverified = self._preverify(conn, submissions)  # reads only, ends with rollback
+            conn.execution_options(**WRITE)  # the next transaction takes the write lock
             with conn.begin():
-                batch = self._open_batch(conn)
+                raw = rawsql.Raw(conn)
+                batch = self._open_batch(raw)
                 state = OverlayState(SqlBacking(conn))
                 results = [
-                    self._sequence(conn, state, batch, s, preverified.get(i))
+                    self._sequence(raw, state, batch, s, preverified.get(i))
                     for i, s in enumerate(submissions)
                 ]
                 if batch.entries:
-                    self._write(conn, state, batch)
+                    self._write(raw, state, batch)
             if batch.evidence:
                 with conn.begin():
-                    conn.execute(insert(table(EquivocationRow)), batch.evidence)
+                    rawsql.Raw(conn).many(rawsql.insert_evidence(), batch.evidence)
         if batch.entries:
             self._checkpoint_after_commit(batch.size, batch.tree.root())
         return results
 
-    def _preverify(self, submissions: Sequence[Submission]) -> dict[int, bytes]:
+    def _preverify(self, conn: Connection, submissions: Sequence[Submission]) -> dict[int, bytes]:
         """Verify, outside the write lock, every signature whose key is already registered."""
-        key_ids = {s.envelope.statement.key for s in submissions}
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(KeyRow.key_id, KeyRow.public_key).where(KeyRow.key_id.in_(key_ids))
-            ).all()
-        keys = {row.key_id: bytes(row.public_key) for row in rows}
+        raw = rawsql.Raw(conn)
+        keys: dict[str, bytes | None] = {}
         verified: dict[int, bytes] = {}
         for index, submission in enumerate(submissions):
-            public_key = keys.get(submission.envelope.statement.key)
+            key_id = submission.envelope.statement.key
+            if key_id not in keys:
+                found = raw.one("SELECT public_key FROM actor_keys WHERE key_id = ?", (key_id,))
+                keys[key_id] = None if found is None else bytes(found[0])
+            public_key = keys[key_id]
             if public_key is None:
                 continue
             try:
@@ -167,30 +170,25 @@ class Ledger:
             except LedgerError:
                 continue  # re-checked, and reported, inside the transaction
             verified[index] = public_key
+        conn.rollback()
         return verified
 
-    def _open_batch(self, conn: Connection) -> _Batch:
-        if is_sqlite(conn):
-            head = conn.execute(select(HEAD.c.size, HEAD.c.root).where(HEAD.c.id == 1)).one()
-        else:
-            head = conn.execute(
-                select(HEAD.c.size, HEAD.c.root).where(HEAD.c.id == 1).with_for_update()
-            ).one()
-        tree = _compact_range(conn, head.size)
-        prev = prev_logged = None
-        if head.size:
-            last = conn.execute(
-                select(LOG.c.leaf_hash, LOG.c.logged).where(LOG.c.seq == head.size - 1)
-            ).one()
-            prev, prev_logged = bytes(last.leaf_hash), last.logged
+    def _open_batch(self, raw: rawsql.Raw) -> _Batch:
+        found = raw.one(_LOCK_HEAD_PG if raw.postgres else _READ_HEAD)
+        assert found is not None, "the migrations create the head row"
+        size, frontier, last_leaf, last_logged = found
+        frontier = bytes(frontier)
+        hashes = [frontier[i : i + 32] for i in range(0, len(frontier), 32)]
+        tree = merkle.CompactRange.from_nodes(size, hashes)
+        prev = None if last_leaf is None else bytes(last_leaf)
         logged = format_time(self.clock())
-        if prev_logged is not None and parse_time(logged) < parse_time(prev_logged):
-            logged = prev_logged  # the log's clock never runs backwards
-        return _Batch(head.size, prev, prev_logged, tree, logged)
+        if last_logged is not None and parse_time(logged) < parse_time(last_logged):
+            logged = last_logged  # the log's clock never runs backwards
+        return _Batch(size, prev, last_logged, tree, logged)
 
     def _sequence(
         self,
-        conn: Connection,
+        raw: rawsql.Raw,
         state: OverlayState,
         batch: _Batch,
         submission: Submission,
@@ -199,9 +197,9 @@ class Ledger:
         envelope = submission.envelope
         statement = envelope.statement
         identity = (statement.key, statement.n)
-        known = batch.identities.get(identity) or _logged_identity(conn, identity)
+        known = batch.identities.get(identity) or _logged_identity(raw, identity)
         if known is not None:
-            return self._known(batch, envelope, known)
+            return self._known(state, batch, envelope, known)
         try:
             entry = entries.make(batch.size, batch.prev, batch.logged, envelope)
             ctx = rules.Context(batch.size, entry.leaf_hash, batch.logged)
@@ -215,39 +213,34 @@ class Ledger:
             return Result(REJECTED, error=exc)
         state.keep()
         batch.entries.append(
-            {
-                "seq": entry.seq,
-                "leaf_hash": entry.leaf_hash,
-                "data": entry.data,
-                "type": statement.type,
-                "actor": statement.actor,
-                "key_id": statement.key,
-                "n": statement.n,
-                "logged": batch.logged,
-            }
-        )
+            (entry.seq, entry.leaf_hash, entry.data, statement.type, statement.actor,
+             statement.key, statement.n, batch.logged)
+        )  # fmt: skip
         batch.sealed.extend(sealed)
-        for level, index, node in batch.tree.append(entry.leaf_hash):
-            batch.nodes.append({"level": level, "idx": index, "hash": node})
+        batch.nodes.extend(batch.tree.append(entry.leaf_hash))
         batch.identities[identity] = (entry.seq, entry.leaf_hash, envelope.statement_bytes)
         batch.prev = entry.leaf_hash
         batch.size += 1
         return Result(ACCEPTED, entry.seq, entry.leaf_hash)
 
-    def _known(self, batch: _Batch, envelope: Envelope, known: tuple[int, bytes, bytes]) -> Result:
+    def _known(
+        self,
+        state: OverlayState,
+        batch: _Batch,
+        envelope: Envelope,
+        known: tuple[int, bytes, bytes],
+    ) -> Result:
+        """A resubmission (idempotent), or equivocation, kept as evidence once its signature
+        proves the key's holder really signed both statements."""
         seq, leaf_hash, statement_bytes = known
         if statement_bytes == envelope.statement_bytes:
             return Result(DUPLICATE, seq, leaf_hash)
         statement = envelope.statement
-        batch.evidence.append(
-            {
-                "key_id": statement.key,
-                "n": statement.n,
-                "logged_seq": seq,
-                "envelope": envelope.canonical(),
-                "received": batch.logged,
-            }
-        )
+        try:
+            envelope.verify(rules.signing_key(state, statement), self.verifier)
+        except LedgerError as exc:
+            return Result(REJECTED, error=exc)
+        batch.evidence.append((statement.key, statement.n, seq, envelope.canonical(), batch.logged))
         return Result(
             REJECTED,
             error=ConflictError(
@@ -259,7 +252,7 @@ class Ledger:
             ),
         )
 
-    def _seal(self, submission: Submission, seq: int) -> list[dict[str, object]]:
+    def _seal(self, submission: Submission, seq: int) -> list[tuple[object, ...]]:
         statement = submission.envelope.statement
         allowed = PRIVATE_FIELDS.get(statement.type, frozenset())
         disclosures.match(statement.sd, list(submission.disclosures), allowed)
@@ -274,30 +267,23 @@ class Ledger:
             raise ConfigError(
                 "this ledger has no data key to store private fields.", code="no_data_key"
             )
-        rows = []
+        rows: list[tuple[object, ...]] = []
         for disclosure in submission.disclosures:
             digest = disclosure.digest()
             assert self.sealer is not None
-            rows.append(
-                {
-                    "digest": digest,
-                    "seq": seq,
-                    "name": disclosure.name,
-                    "erased": None,
-                    "ciphertext": self.sealer.seal(disclosure.canonical(), digest),
-                }
-            )
+            sealed = self.sealer.seal(disclosure.canonical(), digest)
+            rows.append((digest, seq, disclosure.name, sealed, None))
         return rows
 
-    def _write(self, conn: Connection, state: OverlayState, batch: _Batch) -> None:
+    def _write(self, raw: rawsql.Raw, state: OverlayState, batch: _Batch) -> None:
         state.flush()
-        conn.execute(insert(LOG), batch.entries)
-        if batch.nodes:
-            conn.execute(insert(NODES), batch.nodes)
-        if batch.sealed:
-            conn.execute(insert(table(DisclosureRow)), batch.sealed)
-        conn.execute(
-            update(HEAD).where(HEAD.c.id == 1).values(size=batch.size, root=batch.tree.root())
+        raw.many(rawsql.insert(LOG), batch.entries)
+        raw.many(rawsql.insert(NODES), batch.nodes)
+        raw.many(rawsql.insert(DISCLOSURES), batch.sealed)
+        raw.run(
+            "UPDATE log_head SET size = ?, root = ?, frontier = ?, last_leaf = ?, last_logged = ?"
+            " WHERE id = 1",
+            (batch.size, batch.tree.root(), b"".join(batch.tree.hashes), batch.prev, batch.logged),
         )
 
     # -- checkpoints --------------------------------------------------------------------------
@@ -440,14 +426,17 @@ class Ledger:
     def check_startup(self) -> Checkpoint:
         """Recompute the root from stored hashes; it must match the head and latest checkpoint."""
         with self.engine.connect() as conn:
-            head = conn.execute(select(HEAD.c.size, HEAD.c.root).where(HEAD.c.id == 1)).one()
+            head = conn.execute(select(HEAD).where(HEAD.c.id == 1)).one()
             last_seq = conn.execute(select(LOG.c.seq).order_by(LOG.c.seq.desc()).limit(1)).scalar()
             if (last_seq if last_seq is not None else -1) != head.size - 1:
                 raise IntegrityError(
                     f"the head says {head.size} entries but the log ends at {last_seq}."
                 )
             root = root_at(conn, head.size)
-            if root != bytes(head.root):
+            frontier = bytes(head.frontier)
+            hashes = [frontier[i : i + 32] for i in range(0, len(frontier), 32)]
+            from_frontier = merkle.CompactRange.from_nodes(head.size, hashes).root()
+            if root != bytes(head.root) or from_frontier != root:
                 raise IntegrityError(
                     "the stored root differs from the one recomputed from the tree."
                 )
@@ -475,17 +464,14 @@ def _relax_durability(conn: Connection) -> Any:
     return dbapi
 
 
-def _logged_identity(
-    conn: Connection, identity: tuple[str, int]
-) -> tuple[int, bytes, bytes] | None:
-    row = conn.execute(
-        select(LOG.c.seq, LOG.c.leaf_hash, LOG.c.data).where(
-            LOG.c.key_id == identity[0], LOG.c.n == identity[1]
-        )
-    ).first()
-    if row is None:
+def _logged_identity(raw: rawsql.Raw, identity: tuple[str, int]) -> tuple[int, bytes, bytes] | None:
+    found = raw.one(
+        "SELECT seq, leaf_hash, data FROM log_entries WHERE key_id = ? AND n = ?", identity
+    )
+    if found is None:
         return None
-    return row.seq, bytes(row.leaf_hash), entries.split(bytes(row.data))[4]
+    seq, leaf_hash, data = found
+    return seq, bytes(leaf_hash), entries.split(bytes(data))[4]
 
 
 def _fetcher(conn: Connection) -> merkle.Fetch:

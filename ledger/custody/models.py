@@ -48,10 +48,17 @@ class LogNodeRow(Base):
 
 
 class LogHeadRow(Base):
+    """The log's size and root, and what the next append needs without reading the tree:
+    the frontier (the compact range's subtree hashes, concatenated), the last leaf hash and
+    the last logged time. All derived; ``ledger audit`` recomputes and compares them."""
+
     __tablename__ = "log_head"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     size: Mapped[int] = mapped_column(BigInteger)
     root: Mapped[bytes] = mapped_column(LargeBinary)
+    frontier: Mapped[bytes] = mapped_column(LargeBinary)
+    last_leaf: Mapped[bytes | None] = mapped_column(LargeBinary)
+    last_logged: Mapped[str | None] = mapped_column(String(40))
 
 
 class CheckpointRow(Base):

@@ -173,6 +173,9 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("size", sa.BigInteger(), nullable=False),
         sa.Column("root", sa.LargeBinary(), nullable=False),
+        sa.Column("frontier", sa.LargeBinary(), nullable=False),
+        sa.Column("last_leaf", sa.LargeBinary(), nullable=True),
+        sa.Column("last_logged", sa.String(length=40), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_log_head")),
     )
     op.create_table(
@@ -297,8 +300,9 @@ def upgrade() -> None:
             sa.column("id", sa.Integer),
             sa.column("size", sa.BigInteger),
             sa.column("root", sa.LargeBinary),
+            sa.column("frontier", sa.LargeBinary),
         ),
-        [{"id": 1, "size": 0, "root": hashlib.sha256(b"").digest()}],
+        [{"id": 1, "size": 0, "root": hashlib.sha256(b"").digest(), "frontier": b""}],
     )
     _create_append_only_triggers()
 

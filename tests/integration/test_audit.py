@@ -77,6 +77,8 @@ CASES = {
     "level-1 subtree replaced": (_set("UPDATE log_nodes SET hash=:x WHERE level=1 AND idx=5"), 11),
     "level-3 subtree replaced": (_set("UPDATE log_nodes SET hash=:x WHERE level=3 AND idx=1"), 15),
     "entry deleted": (_set("DELETE FROM log_entries WHERE seq=20"), 20),
+    "frontier replaced": (_set("UPDATE log_head SET frontier = :x"), None),
+    "last leaf replaced": (_set("UPDATE log_head SET last_leaf = :x"), None),
     "derived lot mass changed": (_set("UPDATE lots SET mass_g = mass_g + 1 WHERE id='lot-2'"), 20),
     "derived tag deleted": (_set("DELETE FROM tags WHERE tag='T-lot-3'"), 23),
 }

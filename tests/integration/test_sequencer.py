@@ -11,14 +11,14 @@ from ledgers import DATA_KEY
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
-from ledger import entries, merkle
+from ledger import canonical, entries, merkle
 from ledger.checkpoint import verify_checkpoint
 from ledger.custody.log import ACCEPTED, DUPLICATE, REJECTED, Ledger
 from ledger.custody.models import DisclosureRow, EquivocationRow, LogEntryRow, LotRow
 from ledger.disclosures import Disclosure
-from ledger.errors import ConflictError, IntegrityError, ValidationError
+from ledger.errors import ConflictError, IntegrityError, SignatureError, ValidationError
 from ledger.sealing import Sealer
-from ledger.statements import Submission
+from ledger.statements import Envelope, Submission
 
 
 def _leaves(engine: Engine) -> list[bytes]:
@@ -158,3 +158,17 @@ def test_every_private_digest_needs_its_disclosure(world: World, ledger: Ledger)
     forged = Submission(full.envelope, (Disclosure.new("price", {"amount": 2, "currency": "USD"}),))
     with pytest.raises(ValidationError, match="does not match any digest"):
         ledger.append(forged)
+
+
+def test_unsigned_equivocation_is_not_evidence(world: World, ledger: Ledger) -> None:
+    """Anyone can copy a (key, n); only the key's holder can equivocate."""
+    first = world.register_lot("lot-1")
+    ledger.append(first)
+    value = first.envelope.statement.to_json()
+    value["body"]["mass_g"] += 1
+    fake = Envelope.from_json({"statement": value, "sig": canonical.b64encode(bytes(64))})
+    with pytest.raises(SignatureError) as caught:
+        ledger.append(Submission(fake))
+    assert caught.value.code == "bad_signature"
+    with Session(ledger.engine) as session:
+        assert session.scalars(select(EquivocationRow)).all() == []

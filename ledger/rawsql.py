@@ -1,0 +1,116 @@
+"""A thin layer over the DBAPI cursor for the append path's few, hot statements.
+
+SQLAlchemy Core costs tens of microseconds per statement before the driver sees it; an append
+runs about a dozen statements and must finish in a few hundred microseconds. So the sequencer
+and the SQL store of derived state issue plain SQL on the DBAPI connection underneath the
+SQLAlchemy connection (same transaction, same lock). The SQL text is generated from the
+SQLAlchemy table metadata, so it cannot drift from the schema, and uses only syntax SQLite and
+PostgreSQL share (``INSERT ... ON CONFLICT (...) DO UPDATE SET c = excluded.c``). Placeholders
+are written ``?`` and rewritten to ``%s`` for psycopg.
+
+Table and column names come only from the package's own metadata, never from input, and every
+value is a bound parameter; hence the ``noqa: S608`` on the generated statements.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from functools import cache
+from typing import Any
+
+from sqlalchemy import JSON, Connection, Table
+
+
+class Raw:
+    """Plain SQL on the DBAPI connection beneath ``conn``, inside its transaction."""
+
+    def __init__(self, conn: Connection) -> None:
+        dbapi = conn.connection.dbapi_connection
+        assert dbapi is not None
+        self._cursor = dbapi.cursor()
+        self.postgres = conn.dialect.name == "postgresql"
+
+    def _sql(self, text: str) -> str:
+        return _pg(text) if self.postgres else text
+
+    def one(self, text: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        self._cursor.execute(self._sql(text), params)
+        row = self._cursor.fetchone()
+        return None if row is None else tuple(row)
+
+    def all(self, text: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        self._cursor.execute(self._sql(text), params)
+        return [tuple(row) for row in self._cursor.fetchall()]
+
+    def run(self, text: str, params: Sequence[Any] = ()) -> None:
+        self._cursor.execute(self._sql(text), params)
+
+    def many(self, text: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            self._cursor.executemany(self._sql(text), rows)
+
+
+@cache
+def _pg(text: str) -> str:
+    return text.replace("%", "%%").replace("?", "%s")
+
+
+def insert_evidence() -> str:
+    return (
+        "INSERT INTO equivocations (key_id, n, logged_seq, envelope, received) "
+        "VALUES (?, ?, ?, ?, ?)"
+    )
+
+
+@cache
+def columns(table: Table) -> tuple[str, ...]:
+    return tuple(c.name for c in table.c)
+
+
+@cache
+def json_columns(table: Table) -> frozenset[str]:
+    return frozenset(c.name for c in table.c if isinstance(c.type, JSON))
+
+
+@cache
+def select_by_key(table: Table) -> str:
+    keys = " AND ".join(f"{c.name} = ?" for c in table.primary_key.columns)
+    return f"SELECT {', '.join(columns(table))} FROM {table.name} WHERE {keys}"  # noqa: S608
+
+
+@cache
+def insert(table: Table) -> str:
+    names = columns(table)
+    marks = ", ".join("?" * len(names))
+    return f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({marks})"  # noqa: S608
+
+
+@cache
+def upsert(table: Table) -> str:
+    keys = [c.name for c in table.primary_key.columns]
+    rest = [name for name in columns(table) if name not in keys]
+    sets = ", ".join(f"{name} = excluded.{name}" for name in rest)
+    return f"{insert(table)} ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {sets}"
+
+
+def to_params(table: Table, row: dict[str, Any]) -> tuple[Any, ...]:
+    """Row values in column order; JSON columns encoded as text."""
+    encoded = json_columns(table)
+    return tuple(
+        json.dumps(row[name], separators=(",", ":")) if name in encoded else row[name]
+        for name in columns(table)
+    )
+
+
+def from_params(table: Table, values: Sequence[Any]) -> dict[str, Any]:
+    """A row read with :func:`select_by_key` as a dict; JSON decoded, binary as bytes."""
+    encoded = json_columns(table)
+    row = {}
+    for name, value in zip(columns(table), values, strict=True):
+        if name in encoded and isinstance(value, str):
+            value = json.loads(value)
+        elif isinstance(value, memoryview):
+            value = bytes(value)
+        row[name] = value
+    return row
