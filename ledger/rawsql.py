@@ -97,10 +97,12 @@ def upsert(table: Table) -> str:
 def to_params(table: Table, row: dict[str, Any]) -> tuple[Any, ...]:
     """Row values in column order; JSON columns encoded as text."""
     encoded = json_columns(table)
-    return tuple(
-        json.dumps(row[name], separators=(",", ":")) if name in encoded else row[name]
-        for name in columns(table)
-    )
+    if not encoded:
+        return tuple([row[name] for name in columns(table)])
+    return tuple([_JSON(row[name]) if name in encoded else row[name] for name in columns(table)])
+
+
+_JSON = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def from_params(table: Table, values: Sequence[Any]) -> dict[str, Any]:

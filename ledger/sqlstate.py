@@ -9,7 +9,8 @@ the caller's transaction, on SQLite or PostgreSQL.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Connection, Table
@@ -42,13 +43,18 @@ class _Kind:
 
 
 def _dataclass_row(value: Any, **renames: str) -> dict[str, Any]:
-    data = asdict(value)
-    for name, item in data.items():
-        if isinstance(item, tuple):
-            data[name] = list(item)
-    for old, new in renames.items():
-        data[new] = data.pop(old)
+    """A shallow row of a flat domain object (``asdict`` deep-copies: 20x slower here)."""
+    data = {}
+    kind: Any = type(value)
+    for name in _field_names(kind):
+        item = getattr(value, name)
+        data[renames.get(name, name)] = list(item) if isinstance(item, tuple) else item
     return data
+
+
+@cache
+def _field_names(cls: Any) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls))
 
 
 def _build(cls: type, *tuples: str, **renames: str) -> Callable[[dict[str, Any]], Any]:
@@ -111,7 +117,7 @@ FLUSH_ORDER = (
 )
 
 APPENDED: dict[str, tuple[Table, Callable[[Any], dict[str, Any]]]] = {
-    "flag": (table(FlagRow), asdict),
+    "flag": (table(FlagRow), lambda flag: _dataclass_row(flag)),
     "edge": (table(LotEdgeRow), lambda e: {"child": e[0], "parent": e[1], "seq": e[2]}),
 }
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select, tuple_
+from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ledger import canonical, disclosures, entries, merkle, rawsql, rules
@@ -415,7 +415,9 @@ class Ledger:
             return root_at(conn, size)
 
     def _proof_size(self, conn: Connection, size: int | None) -> int:
-        current = int(conn.execute(select(HEAD.c.size).where(HEAD.c.id == 1)).scalar_one())
+        head = rawsql.Raw(conn).one("SELECT size FROM log_head WHERE id = 1")
+        assert head is not None, "the migrations create the head row"
+        current = int(head[0])
         if size is None:
             return current
         if not 0 <= size <= current:
@@ -475,22 +477,27 @@ def _logged_identity(raw: rawsql.Raw, identity: tuple[str, int]) -> tuple[int, b
 
 
 def _fetcher(conn: Connection) -> merkle.Fetch:
+    """Read stored tree nodes by id: two indexed queries, whatever the log's size.
+
+    Level-0 nodes are the entries' leaf hashes. The inner nodes are selected with an OR of
+    primary-key equalities: a row-value ``(level, idx) IN (...)`` makes SQLite scan the table.
+    """
+    raw = rawsql.Raw(conn)
+
     def fetch(ids: Sequence[merkle.NodeId]) -> dict[merkle.NodeId, bytes]:
         found: dict[merkle.NodeId, bytes] = {}
         leaves = [index for level, index in ids if level == 0]
         inner = [(level, index) for level, index in ids if level > 0]
         if leaves:
-            for row in conn.execute(
-                select(LOG.c.seq, LOG.c.leaf_hash).where(LOG.c.seq.in_(leaves))
-            ):
-                found[(0, row.seq)] = bytes(row.leaf_hash)
+            marks = ", ".join("?" * len(leaves))
+            sql = f"SELECT seq, leaf_hash FROM log_entries WHERE seq IN ({marks})"  # noqa: S608
+            for seq, leaf in raw.all(sql, leaves):
+                found[(0, seq)] = bytes(leaf)
         if inner:
-            for node in conn.execute(
-                select(NODES.c.level, NODES.c.idx, NODES.c.hash).where(
-                    tuple_(NODES.c.level, NODES.c.idx).in_(inner)
-                )
-            ):
-                found[(node.level, node.idx)] = bytes(node.hash)
+            where = " OR ".join(["(level = ? AND idx = ?)"] * len(inner))
+            sql = f"SELECT level, idx, hash FROM log_nodes WHERE {where}"  # noqa: S608
+            for level, index, node in raw.all(sql, [v for pair in inner for v in pair]):
+                found[(level, index)] = bytes(node)
         missing = [node for node in ids if node not in found]
         if missing:
             raise IntegrityError(

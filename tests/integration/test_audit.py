@@ -143,7 +143,10 @@ def _rewrite_history(conn: Connection, target: int, mutate: Callable[[bytes], by
                 text("UPDATE log_nodes SET hash=:h WHERE level=:l AND idx=:i"),
                 {"h": node, "l": level, "i": index},
             )
-    conn.execute(text("UPDATE log_head SET root=:r"), {"r": tree.root()})
+    conn.execute(
+        text("UPDATE log_head SET root=:r, frontier=:f, last_leaf=:l"),
+        {"r": tree.root(), "f": b"".join(tree.hashes), "l": leaves[-1]},
+    )
     conn.execute(text("DELETE FROM checkpoints"))
     note = sign_checkpoint(Checkpoint(ORIGIN, len(data), tree.root()), ORIGIN, signer("operator"))
     conn.execute(
