@@ -8,6 +8,7 @@ import os
 import random
 import signal
 import time
+from typing import Any
 
 import workers
 from factories import World
@@ -26,10 +27,11 @@ def _kill_mid_batch(db_url: str, batches: list, rng: random.Random) -> list[int]
     parent, child = CTX.Pipe()
     writer = CTX.Process(target=workers.append_batches_until_killed, args=(db_url, batches, child))
     writer.start()
+    child.close()  # so that a writer that dies makes recv() fail instead of waiting forever
     acked: list[int] = []
     starts, kill_after = 0, rng.randint(2, 5)
     while True:
-        kind, payload = parent.recv()
+        kind, payload = _receive(parent, writer)
         if kind == "ack":
             assert all(status == ACCEPTED for status, _ in payload)
             acked.extend(seq for _, seq in payload)
@@ -48,6 +50,17 @@ def _kill_mid_batch(db_url: str, batches: list, rng: random.Random) -> list[int]
             acked.extend(seq for _, seq in payload)
     assert writer.exitcode == -signal.SIGKILL
     return acked
+
+
+def _receive(parent: Any, writer: Any) -> tuple[str, Any]:
+    if not parent.poll(120):
+        writer.kill()
+        raise AssertionError("the writer sent nothing for two minutes")
+    try:
+        return parent.recv()  # type: ignore[no-any-return]
+    except EOFError as exc:
+        writer.join()
+        raise AssertionError(f"the writer died on its own (exit code {writer.exitcode})") from exc
 
 
 def test_sigkill_mid_batch_loses_nothing_acknowledged(
