@@ -45,7 +45,10 @@ def _kill_mid_batch(db_url: str, batches: list, rng: random.Random) -> list[int]
             raise AssertionError("the writer finished before it could be killed")
     writer.join()
     while parent.poll():  # an acknowledgement sent just before the kill still counts
-        kind, payload = parent.recv()
+        try:
+            kind, payload = parent.recv()
+        except EOFError:
+            break
         if kind == "ack":
             acked.extend(seq for _, seq in payload)
     assert writer.exitcode == -signal.SIGKILL
