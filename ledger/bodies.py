@@ -65,9 +65,10 @@ PRIVATE_FIELDS: dict[str, frozenset[str]] = {
 
 Check = Callable[[Any, str], Any]
 
-_COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
-_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_TAG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$")
+# "\Z", not "$": "$" also matches before a trailing newline ("T-1\n" would be a new tag).
+_COUNTRY_RE = re.compile(r"^[A-Z]{2}\Z")
+_DATE_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
+_TAG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}\Z")
 
 
 def _fail(path: str, sentence: str) -> ValidationError:
@@ -100,7 +101,7 @@ def integer(lo: int, hi: int) -> Check:
 
 def choice(options: frozenset[str]) -> Check:
     def check(value: Any, path: str) -> str:
-        if value not in options:
+        if not isinstance(value, str) or value not in options:  # a list or object is unhashable
             raise _fail(path, f"must be one of {', '.join(sorted(options))}.")
         return str(value)
 

@@ -24,7 +24,7 @@ from ledger.errors import ValidationError
 
 MAX_SAFE_INTEGER = 2**53 - 1
 MAX_DEPTH = 16
-_KEY_RE = re.compile(r"^[\x20-\x7e]{1,64}$")
+_KEY_RE = re.compile(r"^[\x20-\x7e]{1,64}\Z")  # \Z: "$" would admit a trailing newline
 
 JSONValue = Any  # a value of the restricted data model; checked at run time by check_value
 
@@ -98,6 +98,8 @@ def parse(data: bytes | str) -> JSONValue:
         raise ValidationError(
             f"input is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}."
         ) from exc
+    except RecursionError as exc:  # the stdlib parser recurses once per nesting level
+        raise ValidationError(f"input is nested deeper than {MAX_DEPTH} levels.") from exc
     check_value(value)
     return value
 
@@ -135,7 +137,7 @@ def b64decode(text: str, *, field: str = "value", size: int | None = None) -> by
     return data
 
 
-_HEX32_RE = re.compile(r"^[0-9a-f]{64}$")
+_HEX32_RE = re.compile(r"^[0-9a-f]{64}\Z")
 
 
 def hex32(text: Any, *, field: str = "hash") -> bytes:

@@ -22,8 +22,10 @@ _HEAD = b'{"envelope":{"sig":"'
 _SIG_B64_LEN = 88
 _MID = b'","statement":'
 _STATEMENT_AT = len(_HEAD) + _SIG_B64_LEN + len(_MID)
+# \Z, not $: $ also matches before a trailing newline, which would admit b"...}\n". The logged
+# time is printable ASCII without quote or backslash, so it decodes as ASCII.
 _TAIL_RE = re.compile(
-    rb'\},"logged":"([^"\\]{1,40})","prev":(null|"[0-9a-f]{64}"),"seq":(0|[1-9][0-9]{0,15})\}$'
+    rb'\},"logged":"([!#-\[\]-~]{1,40})","prev":(null|"[0-9a-f]{64}"),"seq":(0|[1-9][0-9]{0,15})\}\Z'
 )
 
 
@@ -82,7 +84,10 @@ def split(data: bytes) -> tuple[int, bytes | None, str, bytes, bytes]:
     if data[len(_HEAD) + _SIG_B64_LEN : _STATEMENT_AT] != _MID:
         raise ValidationError("entry signature field is malformed.")
     sig = canonical.b64decode(
-        data[len(_HEAD) : len(_HEAD) + _SIG_B64_LEN].decode("ascii"), field="sig", size=64
+        # latin-1 never fails; b64decode then rejects any byte outside the base64 alphabet
+        data[len(_HEAD) : len(_HEAD) + _SIG_B64_LEN].decode("latin-1"),
+        field="sig",
+        size=64,
     )
     logged = match.group(1).decode("ascii")
     prev_raw = match.group(2)

@@ -45,10 +45,11 @@ STATEMENT_TYPES = frozenset(
     }
 )
 
-ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
-KEY_ID_RE = re.compile(r"^[0-9a-f]{64}$")
-TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$")
-SUBJECT_RE = re.compile(r"^(actor|site|miner|lot|attestation):[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
+# "\Z", not "$": "$" also matches before a trailing newline, which would admit "coop\n".
+ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}\Z")
+KEY_ID_RE = re.compile(r"^[0-9a-f]{64}\Z")
+TIME_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?Z\Z")
+SUBJECT_RE = re.compile(r"^(actor|site|miner|lot|attestation):[A-Za-z0-9][A-Za-z0-9._:-]{0,63}\Z")
 _FIELDS = ("v", "ledger", "type", "actor", "key", "n", "time", "after", "body", "sd")
 
 
@@ -123,10 +124,10 @@ class Statement:
             raise ValidationError(
                 f"statement has unknown field(s) {', '.join(extra)}.", field=f"statement.{extra[0]}"
             )
-        if obj["v"] != VERSION or isinstance(obj["v"], bool):
+        if type(obj["v"]) is not int or obj["v"] != VERSION:
             raise ValidationError(f"statement.v must be {VERSION}.", field="statement.v")
         _require_str(obj, "ledger", 1, 200)
-        if obj["type"] not in STATEMENT_TYPES:
+        if not isinstance(obj["type"], str) or obj["type"] not in STATEMENT_TYPES:
             raise ValidationError(
                 f"statement.type {obj['type']!r} is not a known statement type.",
                 field="statement.type",

@@ -169,6 +169,7 @@ class World:
     ) -> Submission:
         """Sign as ``actor``; ``after`` defaults to the tracked heads of the type's subjects."""
         if after is None:
+            # an untracked subject gets an all-zero head, which the rules refuse
             after = {s: self.heads.get(s, b"\x00" * 32) for s in after_of(statement_type, body)}
         return self.author(actor).sign(
             statement_type,
