@@ -75,6 +75,17 @@ def _fail(path: str, sentence: str) -> ValidationError:
     return ValidationError(f"{path} {sentence}", field=path)
 
 
+_ORIGIN_RE = re.compile(r"^[!-*,-~]{1,200}\Z")  # printable ASCII, no space, no "+"
+
+
+def origin(value: Any, path: str) -> str:
+    """A ledger origin: also the checkpoint key name, so no spaces and no "+" (C2SP)."""
+    if not isinstance(value, str) or not _ORIGIN_RE.match(value):
+        raise _fail(path, "must be 1-200 printable ASCII characters without spaces or '+', "
+                    "like cd.example.org/asm.")  # fmt: skip
+    return value
+
+
 def ident(value: Any, path: str) -> str:
     if not isinstance(value, str) or not ID_RE.match(value):
         raise _fail(path, "must be an identifier (1-64 of A-Z a-z 0-9 . _ : -).")
@@ -192,7 +203,6 @@ POLICY = obj(
         "receipt_tolerance_ppm": integer(0, PPM),
         "split_tolerance_ppm": integer(0, PPM),
         "merge_tolerance_ppm": integer(0, PPM),
-        "process_tolerance_ppm": integer(0, PPM),
         "capacity_tolerance_ppm": integer(0, PPM),
         "max_future_skew_s": integer(0, 86_400),
     }
@@ -213,7 +223,7 @@ _PROCESS_OUTPUT = obj(
 BODIES: dict[str, Check] = {
     "genesis": obj(
         {
-            "origin": text(200),
+            "origin": origin,
             "operator": obj({"id": ident, "name": text(), "key": public_key}),
             "registrars": listof(
                 obj(

@@ -500,3 +500,23 @@ def run_demo(ctx: Context, origin: str) -> None:
         loaded = conn.execute(select(HeadRow.subject).where(HeadRow.subject.like("lot:%"))).first()
     summary = None if loaded else _load_demo(ctx, 1)
     show_demo(ctx.engine, ctx.ledger(), summary)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(min=1))
+@friendly
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the HTTP API under gunicorn.
+
+    Uses the same environment as every command (DATABASE_URL, LEDGER_KEYS_DIR,
+    LEDGER_KEY_PASSPHRASE) and refuses to start without the operator and data keys, or when the
+    stored tree does not match the latest checkpoint.
+    """
+    import importlib
+
+    # Loaded only by this command, and by name: the web stack (api/, on the untyped
+    # flask-smorest) is outside the strict type check of ledger/ that `make lint` runs.
+    serving = importlib.import_module("api.serve")
+    serving.run(host, port, workers, echo=click.echo)

@@ -29,6 +29,10 @@ class Disclosure:
 
     @classmethod
     def new(cls, name: str, value: Any, salt: bytes | None = None) -> Disclosure:
+        """A disclosure with a fresh random salt (or a given one, for examples and tests)."""
+        if salt is not None and len(salt) < SALT_SIZE:
+            raise ValidationError(f"a disclosure salt must be at least {SALT_SIZE} bytes.")
+        canonical.check_value(value)
         return cls(salt if salt is not None else os.urandom(SALT_SIZE), name, value)
 
     def to_json(self) -> list[Any]:

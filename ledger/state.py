@@ -22,7 +22,6 @@ class Policy:
     receipt_tolerance_ppm: int
     split_tolerance_ppm: int
     merge_tolerance_ppm: int
-    process_tolerance_ppm: int
     capacity_tolerance_ppm: int
     max_future_skew_s: int
 
@@ -38,7 +37,6 @@ DEFAULT_POLICY = Policy(
     receipt_tolerance_ppm=5_000,
     split_tolerance_ppm=2_000,
     merge_tolerance_ppm=2_000,
-    process_tolerance_ppm=0,
     capacity_tolerance_ppm=0,
     max_future_skew_s=600,
 )
@@ -109,12 +107,22 @@ class Changes:
         return bool(self.rows) or bool(self.appended)
 
 
-class _NoBacking:
+class _MemoryBacking:
+    """Keeps flushed rows in dictionaries: the store of :func:`MemoryState`."""
+
+    def __init__(self) -> None:
+        self.rows: dict[tuple[str, str], Any] = {}
+        self.appended: dict[str, list[Any]] = {}
+
     def load(self, kind: str, key: str) -> Any:
-        return None
+        return self.rows.get((kind, key))
 
     def flush(self, changes: Changes) -> None:
-        return None
+        for kind, table in changes.rows.items():
+            for key, (value, _new) in table.items():
+                self.rows[(kind, key)] = value
+        for kind, values in changes.appended.items():
+            self.appended.setdefault(kind, []).extend(values)
 
 
 class OverlayState:
@@ -127,7 +135,7 @@ class OverlayState:
     """
 
     def __init__(self, backing: Backing | None = None) -> None:
-        self._backing: Backing = backing or _NoBacking()
+        self._backing: Backing = backing or _MemoryBacking()
         self._cache: dict[tuple[str, str], Any] = {}
         self.accepted = Changes()
         self._staged = Changes()
@@ -171,8 +179,10 @@ class OverlayState:
         self._staged.put(kind, key, value, new)
 
     def appended(self, kind: str) -> list[Any]:
-        """Rows of an append-only kind (flags, edges) accepted and not yet flushed."""
-        return list(self.accepted.appended.get(kind, []))
+        """Rows of an append-only kind (flags, edges) accepted so far, and for an in-memory
+        state also those already flushed (a database keeps its own)."""
+        kept = self._backing.appended if isinstance(self._backing, _MemoryBacking) else {}
+        return [*kept.get(kind, []), *self.accepted.appended.get(kind, [])]
 
     # -- the State protocol -----------------------------------------------------------------
     def origin(self) -> str | None:

@@ -104,6 +104,7 @@ class LotRow(Base):
     mineral: Mapped[str] = mapped_column(String(16), index=True)
     form: Mapped[str] = mapped_column(String(16))
     mass_g: Mapped[int] = mapped_column(BigInteger)
+    initial_mass_g: Mapped[int] = mapped_column(BigInteger)
     grade_ppm: Mapped[int] = mapped_column(Integer)
     custodian: Mapped[str] = mapped_column(String(64), index=True)
     status: Mapped[str] = mapped_column(String(16), index=True)

@@ -86,6 +86,12 @@ def _register(state: State, st: Statement, ctx: Context) -> tuple[str, ...]:
             code="mineral_not_at_site",
         )
     _new_lot(state, body["lot"])
+    if body["extracted"] > st.time[:10]:
+        raise PolicyError(
+            f"the extraction date {body['extracted']} is after the statement's date "
+            f"{st.time[:10]}; a lot is registered after it is mined.",
+            code="extracted_in_future",
+        )
     month = body["extracted"][:7]
     total = state.site_output(site.id, month) + body["mass_g"]
     if not _within(total, site.capacity_g_month, state.policy().capacity_tolerance_ppm):
@@ -101,6 +107,7 @@ def _register(state: State, st: Statement, ctx: Context) -> tuple[str, ...]:
         mineral=body["mineral"],
         form=body["form"],
         mass_g=body["mass_g"],
+        initial_mass_g=body["mass_g"],
         grade_ppm=body["grade_ppm"],
         custodian=actor.id,
         status=HELD,
@@ -177,6 +184,19 @@ def _receive(state: State, st: Statement, ctx: Context) -> tuple[str, ...]:
                 f"{sent} g were dispatched (tolerance {tolerance} ppm).",
             )
         )
+    if not _within(measured, lot.initial_mass_g, tolerance):
+        # Gains inside the tolerance at each hop must not add up to material nobody traced.
+        state.add_flag(
+            Flag(
+                ctx.seq,
+                "mass_gain",
+                "warning",
+                f"lot:{lot.id}",
+                f"lot {lot.id} now weighs {measured} g, more than the {lot.initial_mass_g} g it "
+                f"had when it was created (tolerance {tolerance} ppm); material may have been "
+                "added.",
+            )
+        )
     state.put_lot(
         replace(
             lot,
@@ -218,6 +238,7 @@ def _split(state: State, st: Statement, ctx: Context) -> tuple[str, ...]:
                 lot,
                 id=out["lot"],
                 mass_g=out["mass_g"],
+                initial_mass_g=out["mass_g"],
                 tags=tuple(sorted(out["tags"])),
                 status=HELD,
                 created_seq=ctx.seq,
@@ -250,7 +271,7 @@ def _merge(state: State, st: Statement, ctx: Context) -> tuple[str, ...]:
             f"the merged lot weighs {out['mass_g']} g; its inputs weigh {mass_in} g.",
             code="mass_balance",
         )
-    if not _within(out["mass_g"] * out["grade_ppm"], metal_in, policy.merge_tolerance_ppm):
+    if out["mass_g"] * out["grade_ppm"] > metal_in:  # exact: a merge never creates metal
         raise PolicyError(
             "the merged lot would contain more metal than its inputs; check its grade.",
             code="metal_balance",
@@ -290,6 +311,7 @@ def _produce(
                 mineral=out.mineral,
                 form=out.form,
                 mass_g=out.mass_g,
+                initial_mass_g=out.mass_g,
                 grade_ppm=out.grade_ppm,
                 custodian=actor.id,
                 status=HELD,
@@ -311,7 +333,6 @@ def _process(state: State, st: Statement, ctx: Context) -> tuple[str, ...]:
     require_role(actor, {"processor", "refiner"}, "process lots")
     inputs = _inputs(state, st, actor)
     outputs = st.body["outputs"]
-    tolerance = state.policy().process_tolerance_ppm
     if sum(o["mass_g"] for o in outputs) > sum(lot.mass_g for lot in inputs):
         raise PolicyError("processing cannot produce more mass than went in.", code="mass_balance")
     metal_in: dict[str, int] = {}
@@ -323,8 +344,13 @@ def _process(state: State, st: Statement, ctx: Context) -> tuple[str, ...]:
             metal_out.get(out["mineral"], 0) + out["mass_g"] * out["grade_ppm"]
         )
     for mineral, amount in sorted(metal_out.items()):
-        available = metal_in.get(mineral, 0)
-        if not _within(amount, available, tolerance):
+        if mineral not in metal_in:
+            raise PolicyError(
+                f"an output is {mineral}, which none of the inputs contains.",
+                code="mineral_not_in_inputs",
+            )
+        available = metal_in[mineral]
+        if amount > available:  # exact: processing never creates metal
             raise PolicyError(
                 f"the outputs contain {amount // PPM} g of {mineral} but the inputs only "
                 f"{available // PPM} g; processing cannot create metal.",

@@ -17,6 +17,7 @@ class Lot:
     mineral: str
     form: str
     mass_g: int
+    initial_mass_g: int  # the mass when the lot was created: receipts may not quietly grow it
     grade_ppm: int
     custodian: str
     status: str

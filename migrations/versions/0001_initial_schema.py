@@ -201,6 +201,7 @@ def upgrade() -> None:
         sa.Column("mineral", sa.String(length=16), nullable=False),
         sa.Column("form", sa.String(length=16), nullable=False),
         sa.Column("mass_g", sa.BigInteger(), nullable=False),
+        sa.Column("initial_mass_g", sa.BigInteger(), nullable=False),
         sa.Column("grade_ppm", sa.Integer(), nullable=False),
         sa.Column("custodian", sa.String(length=64), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),

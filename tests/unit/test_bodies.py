@@ -350,3 +350,15 @@ def test_checks_are_reusable_alone() -> None:
     assert bodies.mass(5, "m") == 5
     with pytest.raises(ValidationError, match=r"invalid: m must be an integer"):
         bodies.mass(True, "m")
+
+
+@pytest.mark.parametrize(
+    "origin", ["has space.example/l", "plus+sign.example/l", "", "tab\there", "é.example/l"]
+)
+def test_genesis_origin_must_be_a_checkpoint_key_name(origin: str) -> None:
+    """The origin is also the signed-note key name: no white space, no '+', printable ASCII."""
+    from ledger.bodies import origin as check_origin
+
+    with pytest.raises(ValidationError, match="without spaces or '\\+'"):
+        check_origin(origin, "body.origin")
+    assert check_origin("cd.example.org/asm", "body.origin") == "cd.example.org/asm"

@@ -148,3 +148,10 @@ def test_author_puts_sorted_digests_in_sd() -> None:
     assert statement.sd == tuple(sorted(d.digest() for d in submission.disclosures))
     assert [d.name for d in submission.disclosures] == ["invoice", "price"]
     disclosures.match(statement.sd, list(submission.disclosures), ALLOWED)
+
+
+def test_new_refuses_a_short_salt_and_floats() -> None:
+    with pytest.raises(ValidationError, match="at least 16 bytes"):
+        Disclosure.new("price", 1, salt=b"short")
+    with pytest.raises(ValidationError, match="floating-point"):
+        Disclosure.new("price", 1.5)

@@ -50,6 +50,7 @@ def test_register_a_lot(world: World, mlog: MemoryLog) -> None:
         mineral="tin",
         form="ore",
         mass_g=100_000,
+        initial_mass_g=100_000,
         grade_ppm=500_000,
         custodian="coop-a",
         status=HELD,
@@ -134,19 +135,30 @@ def test_monthly_capacity(world: World, mlog: MemoryLog, reject: Reject) -> None
         )
 
     world.run(gold("g-1", 30_000))
-    world.run(gold("g-2", 20_000, extracted="2026-01-31"))  # exactly the capacity
+    world.run(gold("g-2", 20_000, extracted="2026-01-14"))  # exactly the capacity
     assert mlog.state.site_output("site-b", "2026-01") == 50_000
     error = reject(
-        gold("g-3", 1, extracted="2026-01-20"),
+        gold("g-3", 1, extracted="2026-01-10"),
         PolicyError,
         code="capacity_exceeded",
         match="50001 g for 2026-01",
     )
     assert "capacity of 50000 g" in error.message
-    world.run(gold("g-4", 50_000, extracted="2026-02-01"))  # another month is independent
+    world.run(gold("g-4", 50_000, extracted="2025-12-20"))  # another month is independent
     assert mlog.state.site_output("site-b", "2026-01") == 50_000
-    assert mlog.state.site_output("site-b", "2026-02") == 50_000
+    assert mlog.state.site_output("site-b", "2025-12") == 50_000
     assert mlog.state.site_output("site-a", "2026-01") == 0
+
+
+def test_extraction_cannot_follow_registration(world: World, reject: Reject) -> None:
+    """The extraction month decides which capacity a lot counts against: no dating ahead."""
+    world.run(world.register_lot("lot-ok", extracted="2026-01-15"))  # the same day is fine
+    reject(
+        world.register_lot("lot-late", extracted="2026-01-16"),
+        PolicyError,
+        code="extracted_in_future",
+        match="is after the statement's date 2026-01-15",
+    )
 
 
 def test_capacity_tolerance(log: MemoryLog) -> None:
@@ -202,7 +214,7 @@ def test_mass_discrepancy_flag(world: World, mlog: MemoryLog, measured: int, fla
     # receipt tolerance 5 000 ppm of 100 000 g: 500 g either way.
     world.run(world.register_lot("lot-1"))
     world.transfer("lot-1", by="coop-a", to="trader-a", mass_g=measured)
-    flags = _flags(mlog)
+    flags = [f for f in _flags(mlog) if f.code == "mass_discrepancy"]
     if not flagged:
         assert flags == []
         return
@@ -216,6 +228,18 @@ def test_mass_discrepancy_flag(world: World, mlog: MemoryLog, measured: int, fla
     )
     assert f"measured {measured} g" in flag.message
     assert _lot(mlog, "lot-1").custodian == "trader-a"  # a flag, not a refusal
+
+
+def test_gains_within_tolerance_cannot_add_up(world: World, mlog: MemoryLog) -> None:
+    """Each receipt +0.4% (inside the 0.5% receipt tolerance): the second one is flagged,
+    because the lot would then weigh more than the 100 000 g it had when registered."""
+    world.run(world.register_lot("lot-1"))
+    world.transfer("lot-1", by="coop-a", to="trader-a", mass_g=100_400)
+    assert _flags(mlog) == []
+    world.transfer("lot-1", by="trader-a", to="trader-b", mass_g=100_800)
+    flags = _flags(mlog)
+    assert [(f.code, f.subject) for f in flags] == [("mass_gain", "lot:lot-1")]
+    assert "more than the 100000 g it had when it was created" in flags[0].message
 
 
 def test_dispatch_by_non_custodian(world: World, reject: Reject) -> None:
@@ -398,6 +422,7 @@ def test_merge(world: World, mlog: MemoryLog) -> None:
         mineral="tin",
         form="ore",
         mass_g=200_000,
+        initial_mass_g=200_000,
         grade_ppm=400_000,
         custodian="trader-a",
         status=HELD,
@@ -445,9 +470,10 @@ def test_merge_mass_balance(world: World, reject: Reject, mass_g: int, ok: bool)
         reject(submission, PolicyError, code="mass_balance", match="its inputs weigh 200000 g")
 
 
-@pytest.mark.parametrize(("grade_ppm", "ok"), [(400_000, True), (400_800, True), (400_801, False)])
+@pytest.mark.parametrize(("grade_ppm", "ok"), [(400_000, True), (400_001, False), (400_800, False)])
 def test_merge_metal_balance(world: World, reject: Reject, grade_ppm: int, ok: bool) -> None:
-    # metal in: 100 000 g x 50 % + 100 000 g x 30 % = 80 000 g; tolerance 2 000 ppm.
+    # metal in: 100 000 g x 50 % + 100 000 g x 30 % = 80 000 g. The merge tolerance admits lost
+    # mass only: the output may never hold more metal than the inputs, not even by 1 ppm.
     _two_tin_lots(world)
     submission = world.merge(
         ["lot-1", "lot-2"], "lot-3", by="trader-a", mass_g=200_000, grade_ppm=grade_ppm
@@ -564,10 +590,8 @@ def test_process_mass_balance(world: World, reject: Reject) -> None:
             [_out("sn-1", "tin", 40_000, 1_000_000), _out("ta-1", "tantalum", 30_000, 1_000_000)],
             True,
         ),
-        ([_out("au-1", "gold", 1, 1)], False),  # a mineral absent from the inputs
-        ([_out("au-1", "gold", 10_000, 0)], True),  # ... unless none of it is claimed
     ],
-    ids=["all-tin", "tin+1g", "two-outputs", "tantalum+1g", "both-minerals", "gold", "no-gold"],
+    ids=["all-tin", "tin+1g", "two-outputs", "tantalum+1g", "both-minerals"],
 )
 def test_process_metal_balance_per_mineral(
     world: World, reject: Reject, outputs: list[dict[str, Any]], ok: bool
@@ -584,9 +608,19 @@ def test_process_metal_balance_per_mineral(
 
 def test_process_metal_balance_names_the_mineral(world: World, reject: Reject) -> None:
     _ore(world)
-    submission = world.process(["lot-1"], [_out("au-1", "gold", 1_000, 2_000)], by="smelter-a")
+    submission = world.process(["lot-1"], [_out("sn-1", "tin", 100_000, 600_000)], by="smelter-a")
     error = reject(submission, PolicyError, code="metal_balance")
-    assert "2 g of gold but the inputs only 0 g" in error.message
+    assert "60000 g of tin but the inputs only 50000 g" in error.message
+
+
+@pytest.mark.parametrize("grade_ppm", [1, 0], ids=["some-gold", "zero-grade"])
+def test_process_output_of_a_mineral_no_input_contains(
+    world: World, reject: Reject, grade_ppm: int
+) -> None:
+    """Gold cannot come out of tin ore, even declared at grade 0 (it would start a gold lot)."""
+    _ore(world)
+    submission = world.process(["lot-1"], [_out("au-1", "gold", 10, grade_ppm)], by="smelter-a")
+    reject(submission, PolicyError, code="mineral_not_in_inputs", match="an output is gold")
 
 
 def test_process_output_tags_and_ids(world: World, reject: Reject) -> None:
