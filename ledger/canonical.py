@@ -30,7 +30,45 @@ JSONValue = Any  # a value of the restricted data model; checked at run time by 
 
 
 def check_value(value: JSONValue, path: str = "$", depth: int = 0) -> None:
-    """Raise :class:`ValidationError` unless ``value`` is in the ledger's JSON subset."""
+    """Raise :class:`ValidationError` unless ``value`` is in the ledger's JSON subset.
+
+    The common case (valid input) is checked by a fast walk that builds no paths; only when it
+    finds a problem does the slower walk run again to name where.
+    """
+    if depth == 0 and _valid(value, 0):
+        return
+    _check_value(value, path, depth)
+
+
+def _valid(value: JSONValue, depth: int) -> bool:
+    kind = type(value)
+    if kind is str:
+        return value.isascii() or _encodable(value)
+    if kind is int:
+        return -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER
+    if value is None or kind is bool:
+        return True
+    if depth >= MAX_DEPTH:
+        return False
+    if kind is dict:
+        return all(
+            type(k) is str and _KEY_RE.match(k) is not None and _valid(v, depth + 1)
+            for k, v in value.items()
+        )
+    if kind is list:
+        return all(_valid(item, depth + 1) for item in value)
+    return False
+
+
+def _encodable(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _check_value(value: JSONValue, path: str, depth: int) -> None:
     if depth > MAX_DEPTH:
         raise ValidationError(f"{path} is nested deeper than {MAX_DEPTH} levels.", field=path)
     if value is None or isinstance(value, bool | str):
@@ -50,7 +88,7 @@ def check_value(value: JSONValue, path: str = "$", depth: int = 0) -> None:
         )
     if isinstance(value, list):
         for i, item in enumerate(value):
-            check_value(item, f"{path}[{i}]", depth + 1)
+            _check_value(item, f"{path}[{i}]", depth + 1)
         return
     if isinstance(value, dict):
         for key, item in value.items():
@@ -58,7 +96,7 @@ def check_value(value: JSONValue, path: str = "$", depth: int = 0) -> None:
                 raise ValidationError(
                     f"{path} has a key that is not 1-64 printable ASCII characters.", field=path
                 )
-            check_value(item, f"{path}.{key}", depth + 1)
+            _check_value(item, f"{path}.{key}", depth + 1)
         return
     raise ValidationError(f"{path} has a type JSON cannot represent.", field=path)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from ledger import canonical
@@ -55,6 +56,23 @@ _FIELDS = ("v", "ledger", "type", "actor", "key", "n", "time", "after", "body", 
 
 def parse_time(value: Any, field_name: str = "time") -> datetime:
     """Parse an RFC 3339 UTC timestamp of the form ``2026-01-31T08:00:00Z`` (fraction optional)."""
+    if type(value) is str:
+        cached = _parse_time_cached(value)
+        if cached is not None:
+            return cached
+    return _parse_time(value, field_name)
+
+
+@lru_cache(maxsize=8192)
+def _parse_time_cached(value: str) -> datetime | None:
+    """Valid times are parsed once (the log's clock and statement times repeat a lot)."""
+    try:
+        return _parse_time(value, "time")
+    except ValidationError:
+        return None
+
+
+def _parse_time(value: Any, field_name: str) -> datetime:
     if not isinstance(value, str) or not TIME_RE.match(value):
         raise ValidationError(
             f"{field_name} must be an RFC 3339 UTC time like 2026-01-31T08:00:00Z.",
