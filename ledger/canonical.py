@@ -45,7 +45,7 @@ def _valid(value: JSONValue, depth: int) -> bool:
     if kind is str:
         return value.isascii() or _encodable(value)
     if kind is int:
-        return -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER
+        return bool(-MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER)
     if value is None or kind is bool:
         return True
     if depth >= MAX_DEPTH:
