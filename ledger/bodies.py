@@ -166,16 +166,27 @@ def listof(item: Check, lo: int, hi: int, *, unique: bool = True) -> Check:
     def check(value: Any, path: str) -> list[Any]:
         if not isinstance(value, list) or not lo <= len(value) <= hi:
             raise _fail(path, f"must be a list of {lo} to {hi} items.")
-        out = [item(v, f"{path}[{i}]") for i, v in enumerate(value)]
-        if unique and len({canonical.dumps(v) for v in value}) != len(value):
+        try:
+            out = [item(v, path) for v in value]
+        except ValidationError:  # check again, naming the item's index in the message
+            out = [item(v, f"{path}[{i}]") for i, v in enumerate(value)]
+        if unique and len(_distinct(value)) != len(value):
             raise _fail(path, "must not repeat an item.")
         return out
 
     return check
 
 
+def _distinct(values: list[Any]) -> set[Any]:
+    """The distinct items of a checked list: strings and integers as they are, objects by their
+    canonical bytes (the items have passed their checks, so the fast encoder is exact)."""
+    return {v if isinstance(v, str | int) else canonical.dumps_fast(v) for v in values}
+
+
 def obj(fields: dict[str, Check], optional: dict[str, Check] | None = None) -> Check:
     optional = optional or {}
+    every = {**fields, **optional}
+    allowed = frozenset(every)
 
     def check(value: Any, path: str) -> dict[str, Any]:
         if not isinstance(value, dict):
@@ -183,10 +194,10 @@ def obj(fields: dict[str, Check], optional: dict[str, Check] | None = None) -> C
         missing = [name for name in fields if name not in value]
         if missing:
             raise _fail(f"{path}.{missing[0]}", "is required.")
-        unknown = sorted(set(value) - set(fields) - set(optional))
-        if unknown:
+        if not allowed.issuperset(value):
+            unknown = sorted(set(value) - allowed)
             raise _fail(f"{path}.{unknown[0]}", "is not a field of this object.")
-        for name, sub in {**fields, **optional}.items():
+        for name, sub in every.items():
             if name in value:
                 sub(value[name], f"{path}.{name}")
         return value

@@ -64,4 +64,6 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:
         write = conn.get_execution_options().get("ledger_write", False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        dbapi = conn.connection.dbapi_connection  # the driver directly: this runs per transaction
+        assert dbapi is not None
+        dbapi.execute("BEGIN IMMEDIATE" if write else "BEGIN")

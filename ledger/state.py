@@ -162,12 +162,12 @@ class OverlayState:
 
     # -- generic access ---------------------------------------------------------------------
     def _get(self, kind: str, key: str) -> Any:
-        found, value = self._staged.get(kind, key)
-        if found:
-            return value
-        found, value = self.accepted.get(kind, key)
-        if found:
-            return value
+        table = self._staged.rows.get(kind)
+        if table is not None and key in table:
+            return table[key][0]
+        table = self.accepted.rows.get(kind)
+        if table is not None and key in table:
+            return table[key][0]
         cache_key = (kind, key)
         if cache_key in self._cache:
             return self._cache[cache_key]

@@ -197,9 +197,12 @@ class Ledger:
         envelope = submission.envelope
         statement = envelope.statement
         identity = (statement.key, statement.n)
-        known = batch.identities.get(identity) or _logged_identity(raw, identity)
-        if known is not None:
-            return self._known(state, batch, envelope, known)
+        key = state.key(statement.key)
+        # Counters only grow: above the key's last one, the statement cannot be in the log yet.
+        if key is None or statement.n <= key.last_n:
+            known = batch.identities.get(identity) or _logged_identity(raw, identity)
+            if known is not None:
+                return self._known(state, batch, envelope, known)
         try:
             entry = entries.make(batch.size, batch.prev, batch.logged, envelope)
             ctx = rules.Context(batch.size, entry.leaf_hash, batch.logged)
