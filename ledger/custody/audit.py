@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, func, select
+from sqlalchemy import Connection, Engine, String, Table, func, select
 
-from ledger import canonical, entries, merkle, rules
+from ledger import canonical, entries, merkle, rawsql, rules
 from ledger.checkpoint import VerifierKey, verify_checkpoint
 from ledger.crypto import Verifier
 from ledger.custody import models as custody
@@ -188,17 +188,17 @@ class _Replayer:
         return self.done
 
     def _chunks(self) -> Iterator[list[tuple[int, bytes, bytes]]]:
-        log = table(custody.LogEntryRow)
+        raw = rawsql.Raw(self.live)
         start = 0
         while True:
-            rows = self.live.execute(
-                select(log.c.seq, log.c.leaf_hash, log.c.data)
-                .where(log.c.seq >= start, log.c.seq < start + CHUNK)
-                .order_by(log.c.seq)
-            ).all()
+            rows = raw.all(
+                "SELECT seq, leaf_hash, data FROM log_entries WHERE seq >= ? AND seq < ? "
+                "ORDER BY seq",
+                (start, start + CHUNK),
+            )
             if not rows:
                 return
-            yield [(r.seq, bytes(r.leaf_hash), bytes(r.data)) for r in rows]
+            yield [(seq, bytes(leaf), bytes(data)) for seq, leaf, data in rows]
             start += CHUNK
 
     def _entry(self, seq: int, stored_leaf: bytes, data: bytes) -> tuple[int, bytes, bytes, bytes]:
@@ -244,15 +244,14 @@ class _Replayer:
         expected = self._expected_nodes
         if not expected:
             return
-        nodes = table(custody.LogNodeRow)
+        raw = rawsql.Raw(self.live)
         for level in sorted({level for level, _ in expected}):
             ids = sorted(index for lvl, index in expected if lvl == level)
-            rows = self.live.execute(
-                select(nodes.c.idx, nodes.c.hash).where(
-                    nodes.c.level == level, nodes.c.idx >= ids[0], nodes.c.idx <= ids[-1]
-                )
-            ).all()
-            stored = {r.idx: bytes(r.hash) for r in rows}
+            rows = raw.all(
+                "SELECT idx, hash FROM log_nodes WHERE level = ? AND idx >= ? AND idx <= ?",
+                (level, ids[0], ids[-1]),
+            )
+            stored = {index: bytes(node) for index, node in rows}
             for index in ids:
                 if stored.get(index) != expected[(level, index)]:
                     seq = ((index + 1) << level) - 1
@@ -357,12 +356,24 @@ def _compare_derived(live: Connection, replay: Connection, size: int) -> None:
     """Stream each derived table from both databases in key order and compare row by row."""
     for model in DERIVED:
         tbl = table(model)
-        order = list(tbl.primary_key.columns)
-        left = live.execute(select(tbl).order_by(*order))
-        right = replay.execute(select(tbl).order_by(*order))
+        left = live.execution_options(yield_per=1000).execute(_ordered(tbl, live))
+        right = replay.execution_options(yield_per=1000).execute(_ordered(tbl, replay))
         for mine, theirs in _zip_rows(left, right):
             if mine != theirs:
                 raise _Stop(_seq_of(tbl, mine, theirs), _difference(tbl, mine, theirs))
+
+
+def _ordered(tbl: Table, conn: Connection) -> Any:
+    """All rows in primary-key order, byte-wise on every engine: PostgreSQL's default
+    collation may sort strings otherwise than SQLite, which would misalign the two walks.
+    (``yield_per`` streams them, with a server-side cursor on PostgreSQL.)"""
+    order = [
+        column.collate("C")
+        if conn.dialect.name == "postgresql" and isinstance(column.type, String)
+        else column
+        for column in tbl.primary_key.columns
+    ]
+    return select(tbl).order_by(*order)
 
 
 def _zip_rows(left: Any, right: Any) -> Iterator[tuple[Any, Any]]:

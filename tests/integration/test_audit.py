@@ -177,3 +177,22 @@ def test_rewritten_history_is_caught_by_the_signature_alone(world: World, ledger
     assert report.divergence is not None
     assert report.divergence.seq == target, str(report.divergence)
     assert "signature does not verify" in report.divergence.reason
+
+
+def test_derived_tables_are_compared_in_byte_order(world: World, ledger: Ledger) -> None:
+    """Both walks must sort alike: on PostgreSQL string keys are ordered with COLLATE "C", so a
+    server whose default collation is linguistic (en_US: "a-1" < "A_2" < "B") agrees with
+    SQLite's byte order ("A_2" < "B" < "a-1")."""
+    from sqlalchemy.dialects import postgresql
+
+    from ledger.custody.audit import _ordered
+    from ledger.custody.models import LotRow
+    from ledger.db import table
+
+    for lot in ("a-1", "A_2", "a.3", "B", "b"):
+        world.run(world.register_lot(lot))
+    with ledger.engine.connect() as conn:
+        sql = str(_ordered(table(LotRow), conn).compile(dialect=postgresql.dialect()))
+        if conn.dialect.name == "postgresql":
+            assert 'ORDER BY lots.id COLLATE "C"' in sql
+    assert audit(ledger.engine, workers=1).clean
