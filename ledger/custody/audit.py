@@ -358,9 +358,13 @@ def _compare_derived(live: Connection, replay: Connection, size: int) -> None:
         tbl = table(model)
         left = live.execution_options(yield_per=1000).execute(_ordered(tbl, live))
         right = replay.execution_options(yield_per=1000).execute(_ordered(tbl, replay))
-        for mine, theirs in _zip_rows(left, right):
-            if mine != theirs:
-                raise _Stop(_seq_of(tbl, mine, theirs), _difference(tbl, mine, theirs))
+        try:
+            for mine, theirs in _zip_rows(left, right):
+                if mine != theirs:
+                    raise _Stop(_seq_of(tbl, mine, theirs), _difference(tbl, mine, theirs))
+        finally:  # a divergence stops the walk early: release the server-side cursors
+            left.close()
+            right.close()
 
 
 def _ordered(tbl: Table, conn: Connection) -> Any:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -63,8 +64,11 @@ def test_probe_count_is_complete() -> None:
 
 
 def test_data_copy_is_byte_identical_to_shared() -> None:
+    """CI has shared/ beside the clone, so there the comparison must run."""
     if not SHARED.is_dir():
-        pytest.skip(f"{SHARED} is not present; nothing to compare the copy with")
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{SHARED} is missing; CI must compare the vectors with the originals")
+        pytest.skip(f"{SHARED} is not present (it is beside the clone in CI); nothing to compare")
     ours = sorted(p.relative_to(DATA).as_posix() for p in DATA.rglob("*") if p.is_file())
     theirs = sorted(p.relative_to(SHARED).as_posix() for p in SHARED.rglob("*") if p.is_file())
     assert ours == theirs
