@@ -307,6 +307,16 @@ class Checkpoint:
         return cls(origin, int(size_text), root, tuple(extensions))
 
 
+def note_checkpoint(note: str) -> Checkpoint:
+    """The checkpoint a signed note carries, parsed strictly but NOT verified.
+
+    For a ledger reading back notes it signed itself; anyone else uses
+    :func:`verify_checkpoint`.
+    """
+    text, _signatures = _split_note(_decode_note(note))
+    return Checkpoint.parse(text)
+
+
 def sign_checkpoint(checkpoint: Checkpoint, name: str, signer: Signer) -> str:
     """Return ``checkpoint`` as a signed note signed by ``signer`` under key name ``name``."""
     return sign_note(checkpoint.body(), name, signer)

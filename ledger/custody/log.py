@@ -28,7 +28,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from ledger import canonical, disclosures, entries, merkle, rawsql, rules
 from ledger.bodies import PRIVATE_FIELDS
-from ledger.checkpoint import Checkpoint, VerifierKey, sign_checkpoint, verify_checkpoint
+from ledger.checkpoint import (
+    Checkpoint,
+    VerifierKey,
+    note_checkpoint,
+    sign_checkpoint,
+    verify_checkpoint,
+)
 from ledger.crypto import Signer, Verifier
 from ledger.custody.models import (
     CheckpointRow,
@@ -45,6 +51,7 @@ from ledger.errors import (
     IntegrityError,
     LedgerError,
     NotFoundError,
+    TooLargeError,
     ValidationError,
 )
 from ledger.sealing import Sealer
@@ -129,9 +136,7 @@ class Ledger:
     def append_batch(self, submissions: Sequence[Submission]) -> list[Result]:
         """Append up to :data:`MAX_BATCH` statements in order, in one transaction."""
         if len(submissions) > MAX_BATCH:
-            raise ValidationError(
-                f"a batch holds at most {MAX_BATCH} statements; split it.", code="too_large"
-            )
+            raise TooLargeError(f"a batch holds at most {MAX_BATCH} statements; split it.")
         with self.engine.connect() as conn:
             preverified = self._preverify(conn, submissions)  # reads only, ends with rollback
             conn.execution_options(**WRITE)  # the next transaction takes the write lock
@@ -333,7 +338,7 @@ class Ledger:
         over (origin, size, root) of entries that are already durable, so one lost to a power
         cut is re-signed byte-for-byte identical.
         """
-        checkpoint = Checkpoint.parse(note.split("\n\n", 1)[0] + "\n")
+        checkpoint = note_checkpoint(note)
         with self.engine.connect() as conn:
             relaxed = _relax_durability(conn)
             try:
@@ -362,7 +367,7 @@ class Ledger:
                 select(CHECKPOINTS.c.note).order_by(CHECKPOINTS.c.size.desc()).limit(1)
             ).scalar()
             size = conn.execute(select(HEAD.c.size).where(HEAD.c.id == 1)).scalar_one()
-        if note is not None and Checkpoint.parse(note.split("\n\n", 1)[0] + "\n").size == size:
+        if note is not None and note_checkpoint(note).size == size:
             return str(note)
         if self.operator is None:
             if note is None:
@@ -393,6 +398,18 @@ class Ledger:
         if data is None:
             raise NotFoundError(f"there is no entry {seq}.", code="no_entry")
         return bytes(data)
+
+    def inclusion_proofs(self, seqs: Sequence[int], size: int) -> list[list[bytes]]:
+        """Inclusion proofs of several entries in the tree of ``size``, on one connection."""
+        with self.engine.connect() as conn:
+            size = self._proof_size(conn, size)
+            fetch = _fetcher(conn)
+            for seq in seqs:
+                if not 0 <= seq < size:
+                    raise NotFoundError(
+                        f"entry {seq} is not in a tree of size {size}.", code="no_entry"
+                    )
+            return [merkle.inclusion_proof(seq, size, fetch) for seq in seqs]
 
     def inclusion_proof(self, seq: int, size: int | None = None) -> tuple[int, list[bytes]]:
         with self.engine.connect() as conn:

@@ -13,7 +13,7 @@ from sqlalchemy import Connection, select
 from ledger import entries
 from ledger.custody.models import HeadRow, LogEntryRow
 from ledger.entries import Entry
-from ledger.errors import NotFoundError
+from ledger.errors import NotFoundError, TooLargeError
 
 MAX_ENTRIES = 10_000
 
@@ -39,7 +39,9 @@ def lot_provenance(conn: Connection, lot_id: str) -> list[Entry]:
         entry = entries.decode(bytes(data), strict=False)
         found[entry.seq] = entry
         if len(found) > MAX_ENTRIES:
-            raise NotFoundError(f"lot {lot_id}'s history exceeds {MAX_ENTRIES} entries.")
+            raise TooLargeError(
+                f"lot {lot_id}'s history exceeds {MAX_ENTRIES} entries; ask for it in parts."
+            )
         frontier.extend(
             bytes.fromhex(h) for s, h in entry.statement.after.items() if s.startswith("lot:")
         )

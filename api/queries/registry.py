@@ -1,0 +1,155 @@
+"""Public reads of the registry: actors with their keys, mine sites, miners.
+
+Each query selects the public columns it returns and nothing else; miners in particular are read
+as (id, cooperative, site) only.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import Connection, Row, select
+
+from api.queries.paging import Page, as_dict, keyset_page
+from ledger.db import table
+from ledger.errors import NotFoundError
+from ledger.registry.models import ActorRow, KeyRow, MinerRow, SiteRow
+from ledger.statements import ID_RE
+
+ACTORS = table(ActorRow)
+KEYS = table(KeyRow)
+SITES = table(SiteRow)
+MINERS = table(MinerRow)
+
+_ACTOR_COLUMNS = (
+    ACTORS.c.id,
+    ACTORS.c.name,
+    ACTORS.c.roles,
+    ACTORS.c.country,
+    ACTORS.c.registered_seq,
+)
+_KEY_COLUMNS = (
+    KEYS.c.actor_id,
+    KEYS.c.key_id,
+    KEYS.c.public_key,
+    KEYS.c.added_seq,
+    KEYS.c.revoked_seq,
+    KEYS.c.revoked_effective,
+    KEYS.c.last_n,
+)
+
+
+def require_id(value: str, what: str) -> None:
+    """An id that cannot exist is simply not found (and never reaches the database)."""
+    if not ID_RE.match(value):
+        raise NotFoundError(f"there is no {what} {value[:64]!r}.", code=f"unknown_{what}")
+
+
+def list_actors(
+    conn: Connection, *, country: str | None = None, cursor: str | None, limit: int
+) -> Page:
+    query = select(*_ACTOR_COLUMNS)
+    if country is not None:
+        query = query.where(ACTORS.c.country == country)
+    page = keyset_page(
+        conn,
+        query,
+        (ACTORS.c.registered_seq, ACTORS.c.id),
+        cursor=cursor,
+        limit=limit,
+        convert=as_dict,
+    )
+    keys = _keys_of(conn, [actor["id"] for actor in page.items])
+    for actor in page.items:
+        actor["keys"] = keys[actor["id"]]
+    return page
+
+
+def get_actor(conn: Connection, actor_id: str) -> dict[str, Any]:
+    require_id(actor_id, "actor")
+    row = conn.execute(select(*_ACTOR_COLUMNS).where(ACTORS.c.id == actor_id)).first()
+    if row is None:
+        raise NotFoundError(f"there is no actor {actor_id!r}.", code="unknown_actor")
+    return {**row._mapping, "keys": _keys_of(conn, [actor_id])[actor_id]}
+
+
+def _keys_of(conn: Connection, actor_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    found: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    if not actor_ids:
+        return found
+    query = (
+        select(*_KEY_COLUMNS)
+        .where(KEYS.c.actor_id.in_(actor_ids))
+        .order_by(KEYS.c.added_seq, KEYS.c.key_id)
+    )
+    for row in conn.execute(query):
+        key = dict(row._mapping)
+        key["public_key"] = bytes(key["public_key"])
+        key["status"] = "active" if key["revoked_seq"] is None else "revoked"
+        found[key.pop("actor_id")].append(key)
+    return found
+
+
+def list_sites(
+    conn: Connection,
+    *,
+    country: str | None = None,
+    cooperative: str | None = None,
+    inspection_status: str | None = None,
+    cursor: str | None,
+    limit: int,
+) -> Page:
+    query = select(SITES)
+    for column, value in (
+        (SITES.c.country, country),
+        (SITES.c.cooperative, cooperative),
+        (SITES.c.inspection_status, inspection_status),
+    ):
+        if value is not None:
+            query = query.where(column == value)
+    return keyset_page(
+        conn, query, (SITES.c.registered_seq, SITES.c.id), cursor=cursor, limit=limit, convert=_site
+    )
+
+
+def get_site(conn: Connection, site_id: str) -> dict[str, Any]:
+    require_id(site_id, "site")
+    row = conn.execute(select(SITES).where(SITES.c.id == site_id)).first()
+    if row is None:
+        raise NotFoundError(f"there is no site {site_id!r}.", code="unknown_site")
+    return _site(row)
+
+
+def _site(row: Row[Any]) -> dict[str, Any]:
+    site = dict(row._mapping)
+    site["location"] = {"lat_e6": site.pop("lat_e6"), "lon_e6": site.pop("lon_e6")}
+    site["licence"] = {"number": site.pop("licence_number"), "expires": site.pop("licence_expires")}
+    return site
+
+
+def list_miners(
+    conn: Connection,
+    *,
+    cooperative: str | None = None,
+    site: str | None = None,
+    cursor: str | None,
+    limit: int,
+) -> Page:
+    query = select(MINERS.c.id, MINERS.c.cooperative, MINERS.c.site, MINERS.c.registered_seq)
+    if cooperative is not None:
+        query = query.where(MINERS.c.cooperative == cooperative)
+    if site is not None:
+        query = query.where(MINERS.c.site == site)
+    return keyset_page(
+        conn,
+        query,
+        (MINERS.c.registered_seq, MINERS.c.id),
+        cursor=cursor,
+        limit=limit,
+        convert=_miner,
+    )
+
+
+def _miner(row: Row[Any]) -> dict[str, Any]:
+    return {"id": row.id, "cooperative": row.cooperative, "site": row.site}

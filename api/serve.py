@@ -1,0 +1,90 @@
+"""``ledger serve``: the API under gunicorn, configured from the environment like the CLI.
+
+The application is built once in the master first, so that a missing key, a wrong passphrase,
+a database without a ledger or a failed start-up check is reported as one clear line before
+anything listens; that first application is then closed, and each worker builds its own (one
+engine and one Ledger per process: connections are never shared across a fork).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask
+from gunicorn.app.base import BaseApplication
+from sqlalchemy import select
+
+from api import create_app, dispose, state
+from ledger.custody.models import LotRow
+
+_WILDCARDS = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}  # noqa: S104
+
+
+class Server(BaseApplication):  # type: ignore[misc]
+    """A gunicorn application whose workers each call :func:`api.create_app`."""
+
+    def __init__(self, options: dict[str, Any]) -> None:
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for name, value in self.options.items():
+            if name in self.cfg.settings:  # newer settings are skipped on older gunicorns
+                self.cfg.set(name, value)
+
+    def load(self) -> Flask:
+        return create_app()
+
+
+def base_url(host: str, port: int) -> str:
+    shown = _WILDCARDS.get(host, host)
+    return f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
+
+
+def demo_lot(app: Flask) -> str | None:
+    """The demo's showcase lot when loaded, else the most recently created lot, if any."""
+    from ledger.demo import SHOWCASE_LOT
+
+    with app.app_context():
+        conn = state.connection()
+        if conn.execute(select(LotRow.id).where(LotRow.id == SHOWCASE_LOT)).first() is not None:
+            return SHOWCASE_LOT
+        found = conn.execute(select(LotRow.id).order_by(LotRow.created_seq.desc()).limit(1))
+        return found.scalar()
+
+
+def banner(app: Flask, host: str, port: int) -> list[str]:
+    url = base_url(host, port)
+    lines = [
+        f"API docs:    {url}/docs",
+        f"OpenAPI:     {url}/openapi.json",
+        f"checkpoint:  {url}/v1/checkpoint",
+    ]
+    lot = demo_lot(app)
+    if lot is not None:
+        lines.append(f"a demo lot:  {url}/v1/lots/{lot}")
+        lines.append(f"its history: {url}/v1/lots/{lot}/history")
+    return lines
+
+
+def run(host: str, port: int, workers: int, echo: Callable[[str], Any] = print) -> None:
+    """Check the configuration, print where to look, and serve until stopped."""
+    app = create_app()  # raises (ConfigError, IntegrityError) before anything listens
+    try:
+        lines = banner(app, host, port)
+    finally:
+        dispose(app)
+    for line in lines:
+        echo(line)
+    options = {
+        "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
+        "workers": workers,
+        "proc_name": "asm-ledger",
+        "accesslog": "-",
+        "timeout": 60,
+        # gunicorn >= 25 opens a control socket in ~/.gunicorn by default; nothing uses it,
+        # and two servers on one machine would share its path.
+        "control_socket_disable": True,
+    }
+    Server(options).run()

@@ -1,0 +1,61 @@
+"""``POST /v1/statements`` and ``POST /v1/statements/batch``: submit signed statements.
+
+Anyone may submit: a statement is accepted only if its signature verifies with a key the log
+says belongs to its actor, and the rules allow that actor to make it. (API tokens, to limit who
+may submit at all, will wrap these two views.)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import url_for
+
+from api import state, submissions
+from api.blueprint import Blueprint
+from api.schemas.log import BatchReceiptSchema, BatchSchema, ReceiptSchema, SubmissionSchema
+
+blp = Blueprint(
+    "statements",
+    __name__,
+    url_prefix="/v1/statements",
+    description="Submit signed statements; each accepted one comes back with its inclusion "
+    "proof against a signed checkpoint.",
+)
+
+
+@blp.route("", methods=["POST"])
+@blp.arguments(SubmissionSchema)
+@blp.response(201, ReceiptSchema, description="Accepted: appended as a new entry.")
+@blp.alt_response(
+    200,
+    schema=ReceiptSchema,
+    description="Duplicate: this exact statement is already in the log.",
+    success=True,
+)
+@blp.errors(400, 403, 404, 409, 413, 415, 422, 503)
+def submit(item: dict[str, Any]) -> Any:
+    """Append one signed statement.
+
+    The body is the envelope and the disclosures of its private fields. The answer carries the
+    entry's sequence number and leaf hash, its inclusion proof and the signed checkpoint the
+    proof is against. Resubmitting the same envelope returns the same entry with 200; a
+    different statement under the same (key, n) is equivocation (409, kept as evidence).
+    """
+    receipt = submissions.submit(state.ledger(), item)
+    location = url_for("log.get_entry", seq=receipt.seq)
+    return receipt, 201 if receipt.created else 200, {"Location": location}
+
+
+@blp.route("/batch", methods=["POST"])
+@blp.arguments(BatchSchema)
+@blp.response(200, BatchReceiptSchema)
+@blp.errors(400, 413, 415, 503)
+def submit_batch(batch: dict[str, Any]) -> Any:
+    """Append up to 100 statements in order, in one transaction.
+
+    Each item gets its own result: accepted or duplicate (with its inclusion proof against the
+    one checkpoint of the answer), or rejected (with the error, in the error shape). What is
+    accepted is committed; a rejected statement leaves nothing behind.
+    """
+    return submissions.submit_batch(state.ledger(), batch["statements"])
