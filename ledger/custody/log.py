@@ -17,8 +17,10 @@ Nothing here imports Flask; the API and the CLI call these methods.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -100,6 +102,57 @@ class _Batch:
     evidence: list[tuple[object, ...]] = field(default_factory=list)  # equivocations rows
 
 
+class _GroupCommit:
+    """Leader/follower group commit: no background thread.
+
+    The first caller to find nobody appending becomes the leader: it appends everything queued
+    (up to :data:`MAX_BATCH` at a time, in arrival order) with one ``append_batch`` per round,
+    hands each caller its result, and stops when the queue is empty. The others wait for their
+    result. One caller alone simply appends its own statement.
+    """
+
+    def __init__(self, ledger: Ledger) -> None:
+        self._ledger = ledger
+        self._lock = threading.Lock()
+        self._queue: list[tuple[Submission, Future[Result]]] = []
+        self._leading = False
+
+    def append(self, submission: Submission) -> Result:
+        future: Future[Result] = Future()
+        with self._lock:
+            self._queue.append((submission, future))
+            lead = not self._leading
+            self._leading = True
+        if lead:
+            self._lead()
+        return future.result()
+
+    def _lead(self) -> None:
+        while True:
+            with self._lock:
+                batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+                if not batch:
+                    self._leading = False
+                    return
+            try:
+                results = self._ledger.append_batch([submission for submission, _ in batch])
+            except Exception as exc:  # a database failure: every caller of the round sees it
+                for _, future in batch:
+                    future.set_exception(exc)
+                continue
+            except BaseException as exc:  # interrupted: nobody may be left waiting
+                self._abandon(batch, exc)
+                raise
+            for (_, future), result in zip(batch, results, strict=True):
+                future.set_result(result)
+
+    def _abandon(self, batch: list[tuple[Submission, Future[Result]]], exc: BaseException) -> None:
+        with self._lock:
+            waiting, self._queue, self._leading = batch + self._queue, [], False
+        for _, future in waiting:
+            future.set_exception(exc)
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -124,11 +177,17 @@ class Ledger:
         self._verifier_key: VerifierKey | None = None
         self.last_checkpoint: tuple[int, str] | None = None  # (size, signed note) of this process
         self._kept: tuple[int, float] | None = None  # (size, monotonic time) of the last kept
+        self._group = _GroupCommit(self)
 
     # -- appending ----------------------------------------------------------------------------
     def append(self, submission: Submission) -> Result:
-        """Append one statement; a rejection raises its :class:`LedgerError`."""
-        result = self.append_batch([submission])[0]
+        """Append one statement, durably; a rejection raises its :class:`LedgerError`.
+
+        Thread-safe. Statements appended at the same moment by several threads of a process
+        share one transaction and one fsync (group commit); each call still returns only after
+        its own statement is committed, with its own result.
+        """
+        result = self._group.append(submission)
         if result.error is not None:
             raise result.error
         return result
