@@ -5,6 +5,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 LEDGER_DATA_DIR ?= var
 LEDGER_ORIGIN ?= demo.asm-ledger.example/ledger
+HOST ?= 127.0.0.1
+PORT ?= 8080
 # make run's defaults; the environment overrides them. Tests set up their own databases.
 RUN_ENV = DATABASE_URL="$${DATABASE_URL:-sqlite:///$(LEDGER_DATA_DIR)/ledger.db}" \
 	LEDGER_KEYS_DIR="$${LEDGER_KEYS_DIR:-keys}" LEDGER_DATA_DIR="$(LEDGER_DATA_DIR)" \
@@ -20,11 +22,13 @@ $(STAMP): setup.cfg pyproject.toml
 
 install: $(STAMP)
 
-## make run: venv, install, migrate the embedded SQLite ledger, load the demo once, show the result.
+## make run: venv, install, migrate the embedded SQLite ledger, load the demo once, audit it,
+## then serve the API on HOST:PORT (127.0.0.1:8080) and print the URLs. Ctrl-C stops it.
 run: $(STAMP)
 	@mkdir -p $(LEDGER_DATA_DIR)
 	@LEDGER_DATA_DIR=$(LEDGER_DATA_DIR) scripts/demo-passphrase.sh
 	@$(RUN_ENV) $(BIN)/ledger run-demo --origin $(LEDGER_ORIGIN)
+	@$(RUN_ENV) $(BIN)/ledger serve --host $(HOST) --port $(PORT)
 
 ## make test: the whole suite (PostgreSQL tests run when the server answers; with CI=true they must).
 test: $(STAMP)
