@@ -31,7 +31,7 @@ from ledger import canonical, entries, merkle, rawsql, rules
 from ledger.checkpoint import VerifierKey, verify_checkpoint
 from ledger.crypto import Verifier
 from ledger.custody import models as custody
-from ledger.custody.log import root_at
+from ledger.custody.tree import root_at
 from ledger.db import make_engine, table
 from ledger.errors import LedgerError
 from ledger.migrate import upgrade

@@ -17,10 +17,8 @@ Nothing here imports Flask; the API and the CLI call these methods.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -38,6 +36,7 @@ from ledger.checkpoint import (
     verify_checkpoint,
 )
 from ledger.crypto import Signer, Verifier
+from ledger.custody.grouping import GroupCommit
 from ledger.custody.models import (
     CheckpointRow,
     DisclosureRow,
@@ -46,6 +45,7 @@ from ledger.custody.models import (
     LogHeadRow,
     LogNodeRow,
 )
+from ledger.custody.tree import fetcher, root_at
 from ledger.db import WRITE, is_sqlite, table
 from ledger.errors import (
     ConfigError,
@@ -102,57 +102,6 @@ class _Batch:
     evidence: list[tuple[object, ...]] = field(default_factory=list)  # equivocations rows
 
 
-class _GroupCommit:
-    """Leader/follower group commit: no background thread.
-
-    The first caller to find nobody appending becomes the leader: it appends everything queued
-    (up to :data:`MAX_BATCH` at a time, in arrival order) with one ``append_batch`` per round,
-    hands each caller its result, and stops when the queue is empty. The others wait for their
-    result. One caller alone simply appends its own statement.
-    """
-
-    def __init__(self, ledger: Ledger) -> None:
-        self._ledger = ledger
-        self._lock = threading.Lock()
-        self._queue: list[tuple[Submission, Future[Result]]] = []
-        self._leading = False
-
-    def append(self, submission: Submission) -> Result:
-        future: Future[Result] = Future()
-        with self._lock:
-            self._queue.append((submission, future))
-            lead = not self._leading
-            self._leading = True
-        if lead:
-            self._lead()
-        return future.result()
-
-    def _lead(self) -> None:
-        while True:
-            with self._lock:
-                batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
-                if not batch:
-                    self._leading = False
-                    return
-            try:
-                results = self._ledger.append_batch([submission for submission, _ in batch])
-            except Exception as exc:  # a database failure: every caller of the round sees it
-                for _, future in batch:
-                    future.set_exception(exc)
-                continue
-            except BaseException as exc:  # interrupted: nobody may be left waiting
-                self._abandon(batch, exc)
-                raise
-            for (_, future), result in zip(batch, results, strict=True):
-                future.set_result(result)
-
-    def _abandon(self, batch: list[tuple[Submission, Future[Result]]], exc: BaseException) -> None:
-        with self._lock:
-            waiting, self._queue, self._leading = batch + self._queue, [], False
-        for _, future in waiting:
-            future.set_exception(exc)
-
-
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -177,7 +126,7 @@ class Ledger:
         self._verifier_key: VerifierKey | None = None
         self.last_checkpoint: tuple[int, str] | None = None  # (size, signed note) of this process
         self._kept: tuple[int, float] | None = None  # (size, monotonic time) of the last kept
-        self._group = _GroupCommit(self)
+        self._group = GroupCommit(self)
 
     # -- appending ----------------------------------------------------------------------------
     def append(self, submission: Submission) -> Result:
@@ -462,7 +411,7 @@ class Ledger:
         """Inclusion proofs of several entries in the tree of ``size``, on one connection."""
         with self.engine.connect() as conn:
             size = self._proof_size(conn, size)
-            fetch = _fetcher(conn)
+            fetch = fetcher(conn)
             for seq in seqs:
                 if not 0 <= seq < size:
                     raise NotFoundError(
@@ -477,7 +426,7 @@ class Ledger:
                 raise NotFoundError(
                     f"entry {seq} is not in a tree of size {size}.", code="no_entry"
                 )
-            return size, merkle.inclusion_proof(seq, size, _fetcher(conn))
+            return size, merkle.inclusion_proof(seq, size, fetcher(conn))
 
     def consistency_proof(self, old: int, new: int) -> list[bytes]:
         with self.engine.connect() as conn:
@@ -486,7 +435,7 @@ class Ledger:
                 raise ValidationError(
                     f"a consistency proof needs 0 < old <= new (got {old}, {new}).", code="invalid"
                 )
-            return merkle.consistency_proof(old, new, _fetcher(conn))
+            return merkle.consistency_proof(old, new, fetcher(conn))
 
     def root_at(self, size: int) -> bytes:
         with self.engine.connect() as conn:
@@ -553,46 +502,3 @@ def _logged_identity(raw: rawsql.Raw, identity: tuple[str, int]) -> tuple[int, b
         return None
     seq, leaf_hash, data = found
     return seq, bytes(leaf_hash), entries.split(bytes(data))[4]
-
-
-def _fetcher(conn: Connection) -> merkle.Fetch:
-    """Read stored tree nodes by id: two indexed queries, whatever the log's size.
-
-    Level-0 nodes are the entries' leaf hashes. The inner nodes are selected with an OR of
-    primary-key equalities: a row-value ``(level, idx) IN (...)`` makes SQLite scan the table.
-    """
-    raw = rawsql.Raw(conn)
-
-    def fetch(ids: Sequence[merkle.NodeId]) -> dict[merkle.NodeId, bytes]:
-        found: dict[merkle.NodeId, bytes] = {}
-        leaves = [index for level, index in ids if level == 0]
-        inner = [(level, index) for level, index in ids if level > 0]
-        if leaves:
-            marks = ", ".join("?" * len(leaves))
-            sql = f"SELECT seq, leaf_hash FROM log_entries WHERE seq IN ({marks})"  # noqa: S608
-            for seq, leaf in raw.all(sql, leaves):
-                found[(0, seq)] = bytes(leaf)
-        if inner:
-            where = " OR ".join(["(level = ? AND idx = ?)"] * len(inner))
-            sql = f"SELECT level, idx, hash FROM log_nodes WHERE {where}"  # noqa: S608
-            for level, index, node in raw.all(sql, [v for pair in inner for v in pair]):
-                found[(level, index)] = bytes(node)
-        missing = [node for node in ids if node not in found]
-        if missing:
-            raise IntegrityError(
-                f"stored tree nodes are missing: {missing[:4]}.", code="tree_incomplete"
-            )
-        return found
-
-    return fetch
-
-
-def _compact_range(conn: Connection, size: int) -> merkle.CompactRange:
-    ids = merkle.compact_range_ids(size)
-    found = _fetcher(conn)(ids)
-    return merkle.CompactRange.from_nodes(size, [found[node] for node in ids])
-
-
-def root_at(conn: Connection, size: int) -> bytes:
-    """The tree root at ``size``, from the O(log n) stored subtree hashes."""
-    return _compact_range(conn, size).root()
