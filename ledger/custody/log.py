@@ -45,7 +45,7 @@ from ledger.custody.models import (
     LogHeadRow,
     LogNodeRow,
 )
-from ledger.custody.tree import fetcher, root_at
+from ledger.custody.tree import NodeCache, fetcher, root_at
 from ledger.db import WRITE, is_sqlite, table
 from ledger.errors import (
     ConfigError,
@@ -127,6 +127,7 @@ class Ledger:
         self.last_checkpoint: tuple[int, str] | None = None  # (size, signed note) of this process
         self._kept: tuple[int, float] | None = None  # (size, monotonic time) of the last kept
         self._group = GroupCommit(self)
+        self._nodes = NodeCache()  # upper subtree hashes: immutable, shared by all proofs
 
     # -- appending ----------------------------------------------------------------------------
     def append(self, submission: Submission) -> Result:
@@ -411,7 +412,7 @@ class Ledger:
         """Inclusion proofs of several entries in the tree of ``size``, on one connection."""
         with self.engine.connect() as conn:
             size = self._proof_size(conn, size)
-            fetch = fetcher(conn)
+            fetch = fetcher(conn, self._nodes)
             for seq in seqs:
                 if not 0 <= seq < size:
                     raise NotFoundError(
@@ -426,7 +427,7 @@ class Ledger:
                 raise NotFoundError(
                     f"entry {seq} is not in a tree of size {size}.", code="no_entry"
                 )
-            return size, merkle.inclusion_proof(seq, size, fetcher(conn))
+            return size, merkle.inclusion_proof(seq, size, fetcher(conn, self._nodes))
 
     def consistency_proof(self, old: int, new: int) -> list[bytes]:
         with self.engine.connect() as conn:
@@ -435,7 +436,7 @@ class Ledger:
                 raise ValidationError(
                     f"a consistency proof needs 0 < old <= new (got {old}, {new}).", code="invalid"
                 )
-            return merkle.consistency_proof(old, new, fetcher(conn))
+            return merkle.consistency_proof(old, new, fetcher(conn, self._nodes))
 
     def root_at(self, size: int) -> bytes:
         with self.engine.connect() as conn:

@@ -172,3 +172,16 @@ def test_unsigned_equivocation_is_not_evidence(world: World, ledger: Ledger) -> 
     assert caught.value.code == "bad_signature"
     with Session(ledger.engine) as session:
         assert session.scalars(select(EquivocationRow)).all() == []
+
+
+def test_proofs_served_from_the_node_cache_are_the_same(world: World, ledger: Ledger) -> None:
+    """Past 256 leaves the upper subtree hashes are cached; proofs must not change."""
+    lots = [world.register_lot(f"lot-c{i}", mass_g=10) for i in range(600)]
+    ledger.append_batch(lots)
+    data = _data(ledger.engine)
+    n = len(data)
+    first = [ledger.inclusion_proof(seq)[1] for seq in range(0, n, 37)]
+    assert ledger._nodes.get((8, 0)) is not None  # the cache holds an upper-level node now
+    second = [ledger.inclusion_proof(seq)[1] for seq in range(0, n, 37)]
+    assert first == second == [ref.path(seq, data) for seq in range(0, n, 37)]
+    assert ledger.consistency_proof(300, n) == ref.proof(300, data)
