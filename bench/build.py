@@ -1,0 +1,123 @@
+"""The big benchmark ledgers (10k, 100k, 1M entries), built once and cached under var/bench/.
+
+A cached ledger is the SQLite file ``var/bench/ledger-<entries>-<version>.db``. ``version`` hashes
+the code that decides what a ledger holds: ``ledger/`` and ``migrations/`` (less the modules that
+only read a ledger, such as the audit and the CLI, so that working on the audit does not cost a
+rebuild), the workload generator and this module. Change any of them and the next run builds
+afresh; stale files of the same size are removed first.
+
+Building is not measured, so it takes every shortcut that leaves the result unchanged: statements
+signed in a process pool, batches of 1000, and ``synchronous=OFF``. One pass snapshots each size
+asked for on its way to the largest (SQLite's online backup into a ``.partial`` file, renamed into
+place), so the smaller ledgers are prefixes of the larger ones and an interrupted build never
+leaves a file that looks finished.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import sys
+import time
+import uuid
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import closing
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from bench.ledgers import (
+    BENCH_DIR,
+    CODE,
+    append_waves,
+    fresh_sqlite,
+    open_ledger,
+    remove_sqlite,
+    without_fsync,
+)
+from bench.workload import SETUP_ENTRIES, Workload
+
+VERSIONED_DIRS = ("ledger", "migrations")
+READ_ONLY = {"ledger/custody/audit.py", "ledger/custody/provenance.py", "ledger/cli.py",
+             "ledger/cli_show.py", "ledger/keystore.py", "ledger/config.py"}  # fmt: skip
+VERSIONED_FILES = ("bench/workload.py", "bench/build.py")
+PROGRESS_EVERY = 100_000
+
+
+def code_version() -> str:
+    """A short hash of everything that decides a cached ledger's contents."""
+    paths = [
+        path
+        for folder in VERSIONED_DIRS
+        for path in sorted((CODE / folder).rglob("*"))
+        if path.suffix in (".py", ".ini") and str(path.relative_to(CODE)) not in READ_ONLY
+    ]
+    digest = hashlib.sha256()
+    for path in [*paths, *(CODE / name for name in VERSIONED_FILES)]:
+        digest.update(str(path.relative_to(CODE)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def cached_path(entries: int, version: str) -> Path:
+    return BENCH_DIR / f"ledger-{entries}-{version}.db"
+
+
+def cached_ledgers(sizes: list[int], pool: ProcessPoolExecutor, version: str) -> dict[int, Path]:
+    """Paths of ledgers of exactly these sizes, building (once) the ones not cached yet."""
+    paths = {size: cached_path(size, version) for size in sizes}
+    missing = sorted(size for size, path in paths.items() if _entries(path) != size)
+    if missing:
+        _build(missing, version, pool)
+    return paths
+
+
+def _entries(path: Path) -> int | None:
+    """The size of the ledger in ``path`` (opened read-only), or None if it is not one."""
+    if not path.exists():
+        return None
+    try:
+        with closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as conn:
+            row = conn.execute("SELECT size FROM log_head WHERE id = 1").fetchone()
+    except sqlite3.Error:
+        return None
+    return None if row is None else int(row[0])
+
+
+def _build(sizes: list[int], version: str, pool: ProcessPoolExecutor) -> None:
+    for size in sizes:
+        for stale in BENCH_DIR.glob(f"ledger-{size}-*.db"):
+            remove_sqlite(stale)
+    work = BENCH_DIR / f"building-{uuid.uuid4().hex[:8]}.db"
+    engine = without_fsync(fresh_sqlite(work))
+    ledger, workload = open_ledger(engine), Workload(pool=pool)
+    workload.accept(ledger.append_batch(workload.setup()))
+    done, started = SETUP_ENTRIES, time.perf_counter()
+    try:
+        for size in sizes:
+            while done < size:
+                step = min(size - done, PROGRESS_EVERY)
+                append_waves(ledger, workload, step)
+                done += step
+                elapsed = time.perf_counter() - started
+                print(f"  building: {done:,} entries ({elapsed:.0f} s)", file=sys.stderr)
+            if ledger.size() != size:
+                raise RuntimeError(f"built {ledger.size()} entries, not {size}")
+            _snapshot(engine, work, cached_path(size, version))
+    finally:
+        engine.dispose()
+        remove_sqlite(work)
+
+
+def _snapshot(engine: Engine, work: Path, final: Path) -> None:
+    """Copy the ledger at ``work`` to ``final`` atomically (SQLite's online backup)."""
+    engine.dispose()
+    partial = final.with_suffix(".partial")
+    remove_sqlite(partial)
+    source, target = sqlite3.connect(work), sqlite3.connect(partial)
+    try:
+        source.backup(target)
+        target.execute("PRAGMA journal_mode = WAL")
+    finally:
+        source.close()
+        target.close()
+    partial.replace(final)
