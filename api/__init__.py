@@ -10,9 +10,8 @@ The server fails closed: without the operator key (and the data key) it refuses 
 ``TESTING`` is set, and it refuses to serve a ledger whose stored tree does not match its latest
 signed checkpoint (:meth:`Ledger.check_startup`).
 
-What this package does not do yet: authentication and authorisation of writers (signatures
-already prove who made a statement; API tokens come later as a decorator on the write views in
-:mod:`api.views.statements`), private reads and erasure.
+Writes and private reads need a per-actor API token (:mod:`api.auth`); private fields are read
+and erased through :mod:`api.views.private`.
 """
 
 from __future__ import annotations

@@ -51,8 +51,17 @@ def description() -> str:
     return f"""\
 Chain-of-custody ledger for artisanal and small-scale mining. Actors submit signed statements;
 the log sequences them under signed checkpoints, and every accepted statement comes back with
-its inclusion proof against a checkpoint. Everything here is public: private fields (prices,
-invoices, personal data) never appear in these responses.
+its inclusion proof against a checkpoint. Private fields (prices, invoices, contact and personal
+data) never appear in the public responses; they are served only by the routes of the `private`
+group, to those entitled to them.
+
+**Authentication.** Writes and private reads need a per-actor API token, sent as
+`Authorization: Bearer <token>` (401 with a `WWW-Authenticate` challenge without a valid one).
+The operator issues, lists and revokes tokens with `ledger tokens create|list|revoke`; they
+expire (90 days by default). A write is handed in with its signer's token, or a registrar's for
+registry statements (403 `token_actor_mismatch` otherwise); the signature still decides what
+is accepted. Private fields are readable by the statement's signer, its counterparty, and
+auditors and regulators (403 `not_entitled` otherwise). Reads of public data need no token.
 
 **Errors.** Every failure has one shape: `{{"code", "status", "message", "errors"}}`, where
 `code` is a stable machine code (e.g. `stale_after`, `mass_balance`), `status` the HTTP status,

@@ -11,14 +11,15 @@ Every error response is ``{"code", "status", "message", "errors"}``:
   (the body) or ``query``; ``{}`` when the error is not about one field. Fields named by the core
   are relative to the envelope (``statement.n``, ``sig``) or name the ``disclosures``.
 
-The statuses (:data:`STATUS`): malformed input 400; a statement over a size limit 413; a signature
-that does not verify, or a key that may not sign it, 422 (the request was well formed; the ledger
-refuses what it says, like a broken rule); a signer without the role 403; an unknown lot, actor,
-entry or route 404; a conflict with the log (stale ``after``, equivocation, a reused tag or id)
-409; a broken custody or mass-balance rule 422. Server-side failures (integrity 500, configuration
-503, database unavailable 503, anything unexpected 500) are logged here with their details and
-traceback, and answered with a fixed sentence: no traceback, SQL or internal message ever reaches
-a client.
+The statuses (:data:`STATUS`): malformed input 400; no valid API token 401 (with a
+``WWW-Authenticate: Bearer`` challenge); a statement over a size limit 413; a signature that does
+not verify, or a key that may not sign it, 422 (the request was well formed; the ledger refuses
+what it says, like a broken rule); a signer without the role, or a token that may not do what it
+asks, 403; an unknown lot, actor, entry or route 404; a conflict with the log (stale ``after``,
+equivocation, a reused tag or id) 409; a broken custody or mass-balance rule 422. Server-side
+failures (integrity 500, configuration 503, database unavailable 503, anything unexpected 500)
+are logged here with their details and traceback, and answered with a fixed sentence: no
+traceback, SQL or internal message ever reaches a client.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from ledger.errors import (
+    AuthenticationError,
     ConfigError,
     ConflictError,
     ForbiddenError,
@@ -47,11 +49,13 @@ from ledger.errors import (
 )
 
 log = logging.getLogger("api")
+REALM = "asm-ledger"
 
 # The one table: the most specific class in an error's MRO decides its status.
 STATUS: dict[type[LedgerError], int] = {
     TooLargeError: 413,
     ValidationError: 400,
+    AuthenticationError: 401,
     SignatureError: 422,
     ForbiddenError: 403,
     NotFoundError: 404,
@@ -119,7 +123,15 @@ def describe(exc: LedgerError) -> dict[str, Any]:
 
 def ledger_error(exc: LedgerError) -> ResponseReturnValue:
     payload = describe(exc)
-    return jsonify(payload), payload["status"]
+    headers = {"WWW-Authenticate": challenge(exc)} if payload["status"] == 401 else {}
+    return jsonify(payload), payload["status"], headers
+
+
+def challenge(exc: LedgerError) -> str:
+    """The ``WWW-Authenticate`` header of a 401 (RFC 6750): the error only when a token was sent."""
+    if exc.details.get("invalid_token"):
+        return f'Bearer realm="{REALM}", error="invalid_token"'
+    return f'Bearer realm="{REALM}"'
 
 
 def http_error(exc: HTTPException) -> ResponseReturnValue:

@@ -30,6 +30,7 @@ ROLES = frozenset(
         "auditor",
         "inspector",
         "registrar",
+        "regulator",
     }
 )
 MINERALS = frozenset({"tin", "tantalum", "tungsten", "gold", "cobalt"})

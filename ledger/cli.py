@@ -19,6 +19,7 @@ from sqlalchemy.exc import OperationalError
 
 from ledger import canonical, entries
 from ledger.builder import Author, RegistrarSpec, genesis
+from ledger.client.cli import client as client_group
 from ledger.config import Settings
 from ledger.crypto import Ed25519Signer
 from ledger.custody.log import Ledger
@@ -29,6 +30,7 @@ from ledger.errors import ConfigError, LedgerError, ValidationError
 from ledger.keystore import Keystore
 from ledger.migrate import upgrade
 from ledger.registry.models import KeyRow
+from ledger.registry.tokens_cli import erase_miner, tokens
 from ledger.rules import HANDLERS
 from ledger.state import DEFAULT_POLICY
 from ledger.statements import Envelope, Statement, Submission, format_time
@@ -102,6 +104,11 @@ pass_ctx = click.make_pass_decorator(Context, ensure=True)
 @click.version_option(package_name="asm-ledger")
 def main() -> None:
     """ASM custody ledger: signed custody statements in an append-only Merkle log."""
+
+
+main.add_command(client_group)
+main.add_command(tokens)
+main.add_command(erase_miner)
 
 
 @main.command()

@@ -61,6 +61,12 @@ class NotFoundError(LedgerError):
     default_code = "not_found"
 
 
+class AuthenticationError(LedgerError):
+    """The request carries no API token, or one that is unknown, expired or revoked."""
+
+    default_code = "unauthenticated"
+
+
 class ForbiddenError(LedgerError):
     """The signer exists but lacks the role or relation the statement needs."""
 

@@ -2,15 +2,18 @@
 
 Write routes (:mod:`api.views.statements`) call :mod:`api.submissions`, which appends through the
 Ledger; read routes call :mod:`api.queries` with the request's connection, or the Ledger's own
-read and proof methods. Authorisation, when it comes, is a decorator on the write views.
+read and proof methods. Writes and private reads (:mod:`api.views.private`) need an API token
+(:mod:`api.auth`, a decorator on those views).
 """
 
 from __future__ import annotations
 
+from api import auth
 from api.blueprint import Api
-from api.views import custody, log, registry, statements
+from api.views import custody, log, private, registry, statements
 
 
 def register(api: Api) -> None:
-    for blueprint in (statements.blp, log.blp, registry.blp, custody.blp):
+    auth.document(api)
+    for blueprint in (statements.blp, log.blp, registry.blp, custody.blp, private.blp):
         api.register_blueprint(blueprint)

@@ -58,3 +58,20 @@ class SiteOutputRow(Base):
     site: Mapped[str] = mapped_column(ForeignKey("sites.id"), primary_key=True)
     month: Mapped[str] = mapped_column(String(7), primary_key=True)
     mass_g: Mapped[int] = mapped_column(BigInteger)
+
+
+class ApiTokenRow(Base):
+    """An actor's API token (see :mod:`ledger.registry.tokens`): only its SHA-256 is stored.
+
+    Not derived from the log and not part of it: tokens are issued, expire and are revoked by
+    the operator, so this table is mutable and ``ledger audit`` does not compare it.
+    """
+
+    __tablename__ = "api_tokens"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary, unique=True)
+    actor_id: Mapped[str] = mapped_column(ForeignKey("actors.id"), index=True)
+    label: Mapped[str] = mapped_column(String(100))
+    created: Mapped[str] = mapped_column(String(40))
+    expires: Mapped[str] = mapped_column(String(40))
+    revoked: Mapped[str | None] = mapped_column(String(40))

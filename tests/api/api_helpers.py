@@ -7,12 +7,15 @@ from collections.abc import Callable
 from typing import Any
 
 from factories import signer
+from flask import Flask
 from flask.testing import FlaskClient
 from ledgers import DATA_KEY
 from werkzeug.test import TestResponse
 
+from api import state
 from ledger import merkle
 from ledger.checkpoint import Checkpoint, VerifierKey, verify_checkpoint
+from ledger.registry import tokens
 from ledger.sealing import Sealer
 from ledger.statements import Submission
 
@@ -44,6 +47,14 @@ def app_config(db_url: str, **overrides: object) -> dict[str, object]:
     }
 
 
+def bearer(app: Flask, actor: str) -> dict[str, str]:
+    """The Authorization header of a token of ``actor`` (issued once per app, then reused)."""
+    issued: dict[str, str] = app.extensions.setdefault("test_tokens", {})
+    if actor not in issued:
+        issued[actor] = tokens.issue(app.extensions[state.EXTENSION].engine, actor)[0]
+    return {"Authorization": f"Bearer {issued[actor]}"}
+
+
 def payload(submission: Submission) -> dict[str, Any]:
     """The JSON body of ``POST /v1/statements`` for a signed submission."""
     return {
@@ -53,7 +64,9 @@ def payload(submission: Submission) -> dict[str, Any]:
 
 
 def post(client: FlaskClient, submission: Submission) -> TestResponse:
-    return client.post("/v1/statements", json=payload(submission))
+    """Submit with a token of the statement's signer."""
+    headers = bearer(client.application, submission.envelope.statement.actor)
+    return client.post("/v1/statements", json=payload(submission), headers=headers)
 
 
 def api_submitter(client: FlaskClient) -> Callable[[Submission], bytes]:

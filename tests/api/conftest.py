@@ -2,7 +2,8 @@
 
 The ledger is seeded (genesis, the standard cast, two sites, a miner: ``World.populate``)
 through a :class:`Ledger` before the app starts, because the app's start-up check needs a
-genesis and a signed checkpoint; from then on the ``world`` submits through the HTTP API.
+genesis and a signed checkpoint; from then on the ``world`` submits through the HTTP API, each
+statement with an API token of its signer.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from api_helpers import api_submitter, app_config
+from api_helpers import api_submitter, app_config, bearer
 from factories import World
 from flask import Flask
 from flask.testing import FlaskClient
@@ -36,7 +37,10 @@ def app(db_url: str, seeded: World) -> Iterator[Flask]:
 
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
-    return app.test_client()
+    """A test client that sends coop-a's API token unless a request names another."""
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = bearer(app, "coop-a")["Authorization"]
+    return client
 
 
 @pytest.fixture

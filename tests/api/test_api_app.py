@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from api_helpers import api_submitter, app_config, assert_error, payload
+from api_helpers import api_submitter, app_config, assert_error, bearer, payload
 from factories import World, seed
 from flask import Flask
 from flask.testing import FlaskClient
@@ -82,7 +82,8 @@ def test_without_an_operator_key_a_test_app_only_reads(
     app = create_app(app_config(db_url, OPERATOR_SIGNER=None))
     try:
         client = app.test_client()
-        response = client.post("/v1/statements", json=payload(seeded.register_lot("lot-1")))
+        body = payload(seeded.register_lot("lot-1"))
+        response = client.post("/v1/statements", json=body, headers=bearer(app, "coop-a"))
         assert_error(response, 503, "config")
         assert client.get("/v1/lots/lot-1").status_code == 404
         assert client.get("/v1/checkpoint").status_code == 200

@@ -224,7 +224,7 @@ BAD: dict[str, tuple[str, str, Any, str]] = {
     "registrars-none": ("genesis", "registrars", [], "list of 1 to 8"),
     "registrars-nine": ("genesis", "registrars", ["r"] * 9, "list of 1 to 8"),
     "registrar-no-keys": ("genesis", "registrars[0].keys", [], "list of 1 to 8"),
-    "roles-empty": ("actor.register", "roles", [], "list of 1 to 9"),
+    "roles-empty": ("actor.register", "roles", [], "list of 1 to 10"),
     "roles-repeated": ("actor.register", "roles", ["trader", "trader"], "must not repeat"),
     "role-unknown": ("actor.register", "roles[0]", "smuggler", "must be one of"),
     "role-operator": ("actor.register", "roles[0]", "operator", "must be one of"),

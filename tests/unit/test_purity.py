@@ -33,6 +33,8 @@ CORE = (
     "ledger.custody.rules",
     "ledger.custody.types",
     "ledger.builder",
+    "ledger.custody.privacy",
+    "ledger.registry.access",
 )
 # Besides the standard library and ledger itself, the core may load only these (and the native
 # helper modules of cryptography, whose names start with an underscore).
