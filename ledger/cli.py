@@ -8,17 +8,15 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
 from datetime import UTC, datetime
-from functools import wraps
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 from sqlalchemy import Engine, select
-from sqlalchemy.exc import OperationalError
 
 from ledger import canonical, entries
 from ledger.builder import Author, RegistrarSpec, genesis
+from ledger.cli_support import friendly, json_arg
 from ledger.client.cli import client as client_group
 from ledger.config import Settings
 from ledger.crypto import Ed25519Signer
@@ -35,35 +33,7 @@ from ledger.rules import HANDLERS
 from ledger.state import DEFAULT_POLICY
 from ledger.statements import Envelope, Statement, Submission, format_time
 
-F = TypeVar("F", bound=Callable[..., Any])
 OPERATOR_KEY, REGISTRAR_KEY = "operator", "registrar"
-
-
-def friendly(func: F) -> F:
-    """Turn a LedgerError into one clear line and exit status 1."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except LedgerError as exc:
-            click.echo(f"error [{exc.code}]: {exc.message}", err=True)
-            sys.exit(1)
-        except OperationalError as exc:
-            click.echo(
-                f"error [database]: cannot use the database at {_safe_url()}: "
-                f"{str(exc.orig).strip()}. Check DATABASE_URL and that the server is running.",
-                err=True,
-            )
-            sys.exit(1)
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _safe_url() -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(Settings.from_env().database_url).render_as_string(hide_password=True)
 
 
 class Context:
@@ -224,7 +194,7 @@ def append_cmd(
                 f"key {key_name} is not registered to any actor in this ledger.", code="unknown_key"
             )
         author = Author(ledger.origin(), key.actor_id, signer, n=key.last_n)
-        body_value = _json_arg(body, "--body")
+        body_value = json_arg(body, "--body")
         probe = Statement(
             ledger.origin(),
             statement_type,
@@ -240,7 +210,7 @@ def append_cmd(
         body_value,
         time=when or datetime.now(UTC),
         after=after,
-        private=_json_arg(private, "--private") if private else None,
+        private=json_arg(private, "--private") if private else None,
     )
     _print_result(ledger, ledger.append(submission))
 
@@ -252,16 +222,6 @@ def _current_heads(conn: Any, subjects: tuple[str, ...]) -> dict[str, bytes]:
         if head is not None:
             heads[subject] = bytes(head)
     return heads
-
-
-def _json_arg(text: str, option: str) -> Any:
-    if text.startswith("@"):
-        with open(text[1:], "rb") as handle:
-            text = handle.read().decode("utf-8")
-    try:
-        return canonical.parse(text)
-    except LedgerError as exc:
-        raise ValidationError(f"{option}: {exc.message}", code="invalid") from exc
 
 
 @main.command()

@@ -26,8 +26,8 @@ from typing import Any, NoReturn, TypeVar
 import click
 import httpx
 
-from ledger import canonical
 from ledger.checkpoint import VerifierKey
+from ledger.cli_support import json_arg
 from ledger.client.client import Client, SyncReport
 from ledger.client.errors import ForkError, UnreachableError
 from ledger.client.journal import Journal, JournalItem
@@ -281,20 +281,10 @@ def _signer(name: str) -> Ed25519Signer:
 
 
 def _object_arg(text: str, option: str) -> dict[str, Any]:
-    value = _json_arg(text, option)
+    value = json_arg(text, option)
     if not isinstance(value, dict):
         raise ValidationError(f"{option} must be a JSON object.", field=option.lstrip("-"))
     return value
-
-
-def _json_arg(text: str, option: str) -> Any:
-    if text.startswith("@"):
-        with open(text[1:], "rb") as handle:
-            text = handle.read().decode("utf-8")
-    try:
-        return canonical.parse(text)
-    except LedgerError as exc:
-        raise ValidationError(f"{option}: {exc.message}", code="invalid") from exc
 
 
 def _item_json(item: JournalItem) -> dict[str, Any]:

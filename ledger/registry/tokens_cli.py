@@ -10,49 +10,23 @@ exit 1, like every other command.
 from __future__ import annotations
 
 import json
-import sys
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from functools import wraps
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 from sqlalchemy import Engine
-from sqlalchemy.exc import OperationalError
 
+from ledger.cli_support import friendly
 from ledger.config import Settings
 from ledger.custody.disclosure_store import erase_miner as erase
 from ledger.db import make_engine
-from ledger.errors import LedgerError
 from ledger.registry import tokens as service
 from ledger.statements import format_time
 
-F = TypeVar("F", bound=Callable[..., Any])
 NOT_SHOWN_AGAIN = (
     "warning: this token is shown only now; the ledger keeps only its hash and cannot show it "
     "again. Hand it to its holder over a safe channel; if it is lost, revoke it and create another."
 )
-
-
-def _friendly(func: F) -> F:
-    """One line and exit 1 for a ledger or database error (as ``ledger.cli.friendly``)."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except LedgerError as exc:
-            click.echo(f"error [{exc.code}]: {exc.message}", err=True)
-            sys.exit(1)
-        except OperationalError as exc:
-            click.echo(
-                f"error [database]: cannot use the database: {str(exc.orig).strip()}. Check "
-                "DATABASE_URL and that the server is running.",
-                err=True,
-            )
-            sys.exit(1)
-
-    return wrapper  # type: ignore[return-value]
 
 
 def _engine() -> Engine:
@@ -92,7 +66,7 @@ def tokens() -> None:
     help="Days until the token expires.",
 )
 @click.option("--label", default="", help="A note on what the token is for (e.g. the device).")
-@_friendly
+@friendly
 def create(actor: str, days: int, label: str) -> None:
     """Create an API token for the registered actor ACTOR; print it once."""
     token, info = service.issue(_engine(), actor, expires_in=timedelta(days=days), label=label)
@@ -103,7 +77,7 @@ def create(actor: str, days: int, label: str) -> None:
 
 @tokens.command("list")
 @click.option("--actor", default=None, help="Only this actor's tokens.")
-@_friendly
+@friendly
 def list_cmd(actor: str | None) -> None:
     """List tokens as JSON lines, never the tokens themselves.
 
@@ -116,7 +90,7 @@ def list_cmd(actor: str | None) -> None:
 
 @tokens.command("revoke")
 @click.argument("token_id")
-@_friendly
+@friendly
 def revoke(token_id: str) -> None:
     """Revoke the token TOKEN_ID at once (the id `ledger tokens list` shows)."""
     now = datetime.now(UTC)
@@ -126,7 +100,7 @@ def revoke(token_id: str) -> None:
 
 @click.command("erase-miner")
 @click.argument("miner_id", metavar="ID")
-@_friendly
+@friendly
 def erase_miner(miner_id: str) -> None:
     """Erase the personal data of miner ID (its registration's private fields), for good.
 
