@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from marshmallow import Schema, fields, validate
+from marshmallow import ValidationError as MarshmallowValidationError
 
 from api.limits import DEFAULT_LIMIT, MAX_LIMIT
 from ledger import canonical
@@ -73,26 +75,43 @@ def hash_field(description: str, **kwargs: Any) -> Hex:
     return Hex(metadata={"description": description, "pattern": "^[0-9a-f]{64}$"}, **kwargs)
 
 
+class FullMatch(validate.Regexp):
+    """A pattern that must match the whole value, published in a form JSON Schema accepts.
+
+    The core's patterns end in ``\\Z`` (Python's ``$`` also matches before a trailing newline),
+    but ``\\Z`` is not an ECMA-262 regex, so an OpenAPI document carrying it is invalid. Here the
+    published pattern ends in ``$`` and the value is checked with ``fullmatch``, which admits no
+    trailing newline either.
+    """
+
+    def __init__(self, pattern: str | re.Pattern[str], *, error: str) -> None:
+        text = pattern.pattern if isinstance(pattern, re.Pattern) else pattern
+        super().__init__(text.replace("\\Z", "$"), error=error)
+
+    def __call__(self, value: Any) -> Any:
+        if not isinstance(value, str) or self.regex.fullmatch(value) is None:
+            raise MarshmallowValidationError(self._format_error(value))
+        return value
+
+
 def ident_field(**kwargs: Any) -> fields.String:
     """An identifier filter (1-64 characters from A-Z a-z 0-9 . _ : -)."""
-    return fields.String(validate=validate.Regexp(ID_RE, error="not an identifier."), **kwargs)
+    return fields.String(validate=FullMatch(ID_RE, error="not an identifier."), **kwargs)
 
 
 def subject_field(**kwargs: Any) -> fields.String:
     """A subject filter such as ``lot:LOT-1``."""
-    return fields.String(validate=validate.Regexp(SUBJECT_RE, error="not a subject."), **kwargs)
+    return fields.String(validate=FullMatch(SUBJECT_RE, error="not a subject."), **kwargs)
 
 
 def code_field(**kwargs: Any) -> fields.String:
     """A machine-code filter (lowercase letters and underscores)."""
-    return fields.String(
-        validate=validate.Regexp(r"^[a-z_]{1,40}\Z", error="not a code."), **kwargs
-    )
+    return fields.String(validate=FullMatch(r"^[a-z_]{1,40}$", error="not a code."), **kwargs)
 
 
 def country_field(**kwargs: Any) -> fields.String:
     return fields.String(
-        validate=validate.Regexp(r"^[A-Z]{2}\Z", error="not an ISO 3166-1 alpha-2 code."),
+        validate=FullMatch(r"^[A-Z]{2}$", error="not an ISO 3166-1 alpha-2 code."),
         metadata={"description": "ISO 3166-1 alpha-2 code."},
         **kwargs,
     )
