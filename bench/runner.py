@@ -37,6 +37,7 @@ BENCHMARKS: dict[str, Callable[[Context], list[Figure]]] = {
     "append-single": append.single,
     "audit": audit.run,
     "proof": proofs.run,
+    "api": lambda ctx: __import__("bench.api", fromlist=["run"]).run(ctx),  # loads Flask: lazily
 }
 NEEDS_LEDGERS = {"audit", "proof"}
 RESULTS = BENCH_DIR / "results.json"
