@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from ledger import canonical
@@ -39,10 +40,21 @@ class Disclosure:
         return [canonical.b64encode(self.salt), self.name, self.value]
 
     def canonical(self) -> bytes:
-        return canonical.dumps(self.to_json())
+        return self._canonical
 
     def digest(self) -> str:
-        return hashlib.sha256(DISCLOSURE_CONTEXT + self.canonical()).hexdigest()
+        return self._digest
+
+    # A disclosure is immutable: its bytes and digest are computed once (the sequencer needs
+    # both, and rfc8785 is pure Python). cached_property writes the instance dict directly,
+    # which a frozen dataclass allows.
+    @cached_property
+    def _canonical(self) -> bytes:
+        return canonical.dumps(self.to_json())
+
+    @cached_property
+    def _digest(self) -> str:
+        return hashlib.sha256(DISCLOSURE_CONTEXT + self._canonical).hexdigest()
 
     @classmethod
     def from_json(cls, obj: Any) -> Disclosure:

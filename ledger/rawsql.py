@@ -80,6 +80,14 @@ def select_by_key(table: Table) -> str:
 
 
 @cache
+def select_in(table: Table, count: int) -> str:
+    """Rows whose one-column primary key is among ``count`` bound values."""
+    (key,) = table.primary_key.columns
+    marks = ", ".join("?" * count)
+    return f"{select_by_key(table).split(' WHERE ')[0]} WHERE {key.name} IN ({marks})"
+
+
+@cache
 def insert(table: Table) -> str:
     names = columns(table)
     marks = ", ".join("?" * len(names))

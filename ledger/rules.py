@@ -12,6 +12,7 @@ returns, so that verification can run in parallel with sequencing.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
 
@@ -24,7 +25,7 @@ from ledger.rulebook import Context, Handler
 from ledger.state import State
 from ledger.statements import Statement, parse_time
 
-__all__ = ["HANDLERS", "Context", "apply", "signing_key"]
+__all__ = ["HANDLERS", "Context", "apply", "prefetch_keys", "signing_key"]
 
 HANDLERS: dict[str, Handler] = {**registry_rules.HANDLERS, **custody_rules.HANDLERS}
 
@@ -43,6 +44,31 @@ def signing_key(state: State, statement: Statement) -> bytes:
             code="unknown_key",
         )
     return key.public_key
+
+
+def prefetch_keys(statement: Statement) -> Iterator[tuple[str, str]]:
+    """The ``(kind, key)`` state rows the rules will probably read for ``statement``.
+
+    A hint for reading a batch's state in a few queries (:meth:`OverlayState.prefetch`); the
+    body is not checked yet, so only string values are taken, and a wrong guess costs nothing.
+    """
+    yield "key", statement.key
+    yield "actor", statement.actor
+    for subject in statement.after:
+        yield "head", subject
+        if subject.startswith("lot:"):
+            yield "lot", subject[4:]
+    body = statement.body
+    for name, kind in _PREFETCH_FIELDS:
+        value = body.get(name)
+        if type(value) is str:
+            yield kind, value
+    tags = body.get("tags")
+    if type(tags) is list:
+        yield from (("tag", tag) for tag in tags if type(tag) is str)
+
+
+_PREFETCH_FIELDS = (("lot", "lot"), ("site", "site"), ("to", "actor"))
 
 
 def apply(state: State, statement: Statement, ctx: Context) -> None:

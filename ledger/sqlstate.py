@@ -122,6 +122,9 @@ APPENDED: dict[str, tuple[Table, Callable[[Any], dict[str, Any]]]] = {
 }
 
 
+_KEYS_PER_QUERY = 500  # bound parameters per query (SQLite allows 32766; old builds 999)
+
+
 class SqlBacking:
     """Loads and stores derived state through one open connection (inside its transaction)."""
 
@@ -133,6 +136,20 @@ class SqlBacking:
         params: tuple[Any, ...] = (1,) if kind == "ledger" else spec.key_values(key)
         found = self.raw.one(rawsql.select_by_key(spec.table), params)
         return None if found is None else spec.from_row(rawsql.from_params(spec.table, found))
+
+    def load_many(self, kind: str, keys: list[str]) -> dict[str, Any] | None:
+        """Rows of a kind with a one-column key, ``IN (...)`` a few hundred at a time."""
+        spec = KINDS[kind]
+        if kind == "ledger" or len(spec.table.primary_key.columns) != 1:
+            return None
+        key_column = spec.table.primary_key.columns[0].name
+        position = rawsql.columns(spec.table).index(key_column)
+        found: dict[str, Any] = {}
+        for i in range(0, len(keys), _KEYS_PER_QUERY):
+            part = keys[i : i + _KEYS_PER_QUERY]
+            for row in self.raw.all(rawsql.select_in(spec.table, len(part)), part):
+                found[row[position]] = spec.from_row(rawsql.from_params(spec.table, row))
+        return found
 
     def flush(self, changes: Changes) -> None:
         for kind in FLUSH_ORDER:

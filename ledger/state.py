@@ -8,6 +8,7 @@ set of rules, three stores, so the three can never disagree about what is allowe
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -71,9 +72,14 @@ class State(Protocol):
 
 
 class Backing(Protocol):
-    """Where an :class:`OverlayState` reads what it has not cached, and writes what changed."""
+    """Where an :class:`OverlayState` reads what it has not cached, and writes what changed.
+
+    ``load_many`` returns the rows found among ``keys`` (absent keys are simply missing); a
+    backing that cannot read several at once returns None and is asked one key at a time.
+    """
 
     def load(self, kind: str, key: str) -> Any: ...
+    def load_many(self, kind: str, keys: list[str]) -> dict[str, Any] | None: ...
     def flush(self, changes: Changes) -> None: ...
 
 
@@ -117,6 +123,9 @@ class _MemoryBacking:
     def load(self, kind: str, key: str) -> Any:
         return self.rows.get((kind, key))
 
+    def load_many(self, kind: str, keys: list[str]) -> dict[str, Any] | None:
+        return None  # in memory, a read is as cheap as a cache hit
+
     def flush(self, changes: Changes) -> None:
         for kind, table in changes.rows.items():
             for key, (value, _new) in table.items():
@@ -134,9 +143,13 @@ class OverlayState:
     all accepted changes to the backing store in one go (``executemany`` for SQL).
     """
 
-    def __init__(self, backing: Backing | None = None) -> None:
+    def __init__(
+        self, backing: Backing | None = None, cache: dict[tuple[str, str], Any] | None = None
+    ) -> None:
         self._backing: Backing = backing or _MemoryBacking()
-        self._cache: dict[tuple[str, str], Any] = {}
+        # ``cache`` may carry rows over from an earlier transaction, when the caller knows the
+        # backing store has not changed since (see ``Ledger``'s warm cache); rows are immutable.
+        self._cache: dict[tuple[str, str], Any] = {} if cache is None else cache
         self.accepted = Changes()
         self._staged = Changes()
 
@@ -156,9 +169,31 @@ class OverlayState:
                 self._cache[(kind, key)] = value
         self.accepted = Changes()
 
+    def prefetch(self, wanted: Iterable[tuple[str, str]]) -> None:
+        """Read the rows of many ``(kind, key)`` pairs into the cache in a few queries.
+
+        Only an optimisation: a row not prefetched is read when the rules ask for it, and a
+        prefetched key that is absent is cached as absent, exactly as a single read would.
+        """
+        by_kind: dict[str, set[str]] = {}
+        for kind, key in wanted:
+            if (kind, key) not in self._cache:
+                by_kind.setdefault(kind, set()).add(key)
+        for kind, keys in by_kind.items():
+            found = self._backing.load_many(kind, sorted(keys))
+            if found is None:
+                continue
+            for key in keys:
+                self._cache[(kind, key)] = found.get(key)
+
     def forget(self) -> None:
         """Empty the read cache (the audit does this after each flush to bound memory)."""
         self._cache.clear()
+
+    @property
+    def cache(self) -> dict[tuple[str, str], Any]:
+        """The read cache: after :meth:`flush`, every row read or written, as stored."""
+        return self._cache
 
     # -- generic access ---------------------------------------------------------------------
     def _get(self, kind: str, key: str) -> Any:

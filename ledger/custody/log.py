@@ -2,21 +2,26 @@
 
 A call (one statement or a batch) runs in a single database transaction:
 
-1. signatures whose keys are already registered are verified *before* the write lock is taken,
-   so verification (the expensive part) runs in parallel across writers;
+1. signatures whose keys are already registered start verifying before the write lock is taken:
+   in the calling process for a small batch, in worker processes for a large one, overlapping
+   the sequencing of the statements already verified (``ledger.custody.verifying``);
 2. the log head is locked (``BEGIN IMMEDIATE`` on SQLite, ``SELECT ... FOR UPDATE`` on PostgreSQL);
-3. each statement is checked for identity (idempotent resubmission, equivocation), its signature
+3. the batch's derived state is read in a few ``IN`` queries, or reused from this process's last
+   commit when the log has not moved since (``ledger.custody.warm``);
+4. each statement is checked for identity (idempotent resubmission, equivocation), its signature
    if not yet verified, and the rules (``ledger.rules``) against an overlay of derived state;
    a rejected statement in a batch leaves no trace and does not stop the others;
-4. entries, completed subtree hashes, derived state and disclosures are written with a few
+5. entries, completed subtree hashes, derived state and disclosures are written with a few
    ``executemany`` calls, the head advances, and the transaction commits;
-5. only then is a checkpoint signed for the new size.
+6. only then can a checkpoint be signed for the new size (lazily, when one is asked for; one is
+   kept every :data:`KEEP_CHECKPOINT_ENTRIES` entries or :data:`KEEP_CHECKPOINT_SECONDS`).
 
 Nothing here imports Flask; the API and the CLI call these methods.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -46,6 +51,8 @@ from ledger.custody.models import (
     LogNodeRow,
 )
 from ledger.custody.tree import NodeCache, fetcher, root_at
+from ledger.custody.verifying import Preverified, Preverifier
+from ledger.custody.warm import WarmCache
 from ledger.db import WRITE, is_sqlite, table
 from ledger.errors import (
     ConfigError,
@@ -62,6 +69,8 @@ from ledger.state import OverlayState
 from ledger.statements import Envelope, Submission, format_time, parse_time
 
 MAX_BATCH = 1000
+_MAX_PUBLIC_KEYS = 1 << 16
+_KEYS_PER_QUERY = 500  # bound parameters per key lookup (SQLite allows 32766, older 999)
 _READ_HEAD = "SELECT size, frontier, last_leaf, last_logged FROM log_head WHERE id = 1"
 _LOCK_HEAD_PG = _READ_HEAD + " FOR UPDATE"  # SQLite's lock is taken by BEGIN IMMEDIATE
 # A checkpoint is signed after every commit; one is *kept* when this many entries or seconds have
@@ -116,6 +125,7 @@ class Ledger:
         operator: Signer | None = None,
         sealer: Sealer | None = None,
         clock: Callable[[], datetime] = utc_now,
+        verify_processes: int = 2,
     ) -> None:
         self.engine = engine
         self.operator = operator
@@ -124,9 +134,18 @@ class Ledger:
         self.verifier = Verifier()
         self._origin: str | None = None
         self._verifier_key: VerifierKey | None = None
-        self.last_checkpoint: tuple[int, str] | None = None  # (size, signed note) of this process
+        # (size, root) of this process's newest commit, and its note once signed (lazily: a
+        # batch of single appends need not pay for a signature nobody asks for)
+        self._committed: tuple[int, bytes] | None = None
+        self._last_note: tuple[int, str] | None = None
+        self._note_lock = threading.Lock()
         self._kept: tuple[int, float] | None = None  # (size, monotonic time) of the last kept
         self._group = GroupCommit(self)
+        self._preverifier = Preverifier(self.verifier, verify_processes)
+        self._warm = WarmCache()
+        # key id -> public key, for the head start only: a key id is the hash of its public key,
+        # so an entry never goes stale; whether the key may sign is decided in the transaction.
+        self._public_keys: dict[str, bytes] = {}
         self._nodes = NodeCache()  # upper subtree hashes: immutable, shared by all proofs
 
     # -- appending ----------------------------------------------------------------------------
@@ -148,17 +167,27 @@ class Ledger:
             raise TooLargeError(f"a batch holds at most {MAX_BATCH} statements; split it.")
         with self.engine.connect() as conn:
             preverified = self._preverify(conn, submissions)  # reads only, ends with rollback
-            conn.execution_options(**WRITE)  # the next transaction takes the write lock
-            with conn.begin():
-                raw = rawsql.Raw(conn)
-                batch = self._open_batch(raw)
-                state = OverlayState(SqlBacking(conn))
-                results = [
-                    self._sequence(raw, state, batch, s, preverified.get(i))
-                    for i, s in enumerate(submissions)
-                ]
-                if batch.entries:
-                    self._write(raw, state, batch)
+            try:
+                preverified.key(0)  # the first chunk's results before taking the write lock
+                conn.execution_options(**WRITE)  # the next transaction takes the write lock
+                with conn.begin():
+                    raw = rawsql.Raw(conn)
+                    batch = self._open_batch(raw)
+                    state = OverlayState(SqlBacking(conn), self._warm.take(batch.size))
+                    state.prefetch(
+                        pair
+                        for s in submissions
+                        for pair in rules.prefetch_keys(s.envelope.statement)
+                    )
+                    results = [
+                        self._sequence(raw, state, batch, s, preverified.key(i))
+                        for i, s in enumerate(submissions)
+                    ]
+                    if batch.entries:
+                        self._write(raw, state, batch)
+                self._warm.give(batch.size, state.cache)  # committed: the rows are the store's
+            finally:
+                preverified.wait()
             if batch.evidence:
                 with conn.begin():
                     rawsql.Raw(conn).many(rawsql.insert_evidence(), batch.evidence)
@@ -166,26 +195,26 @@ class Ledger:
             self._checkpoint_after_commit(batch.size, batch.tree.root())
         return results
 
-    def _preverify(self, conn: Connection, submissions: Sequence[Submission]) -> dict[int, bytes]:
-        """Verify, outside the write lock, every signature whose key is already registered."""
-        raw = rawsql.Raw(conn)
-        keys: dict[str, bytes | None] = {}
-        verified: dict[int, bytes] = {}
-        for index, submission in enumerate(submissions):
-            key_id = submission.envelope.statement.key
-            if key_id not in keys:
-                found = raw.one("SELECT public_key FROM actor_keys WHERE key_id = ?", (key_id,))
-                keys[key_id] = None if found is None else bytes(found[0])
-            public_key = keys[key_id]
-            if public_key is None:
-                continue
-            try:
-                submission.envelope.verify(public_key, self.verifier)
-            except LedgerError:
-                continue  # re-checked, and reported, inside the transaction
-            verified[index] = public_key
-        conn.rollback()
-        return verified
+    def _preverify(self, conn: Connection, submissions: Sequence[Submission]) -> Preverified:
+        """Start verifying, outside the write lock, every signature whose key is registered."""
+        keys = self._public_keys
+        wanted = list({s.envelope.statement.key for s in submissions} - keys.keys())
+        if wanted:
+            raw = rawsql.Raw(conn)
+            if len(keys) > _MAX_PUBLIC_KEYS:
+                keys.clear()
+            for i in range(0, len(wanted), _KEYS_PER_QUERY):
+                part = wanted[i : i + _KEYS_PER_QUERY]
+                marks = ", ".join("?" * len(part))
+                sql = f"SELECT key_id, public_key FROM actor_keys WHERE key_id IN ({marks})"  # noqa: S608
+                keys.update((key_id, bytes(public)) for key_id, public in raw.all(sql, part))
+            conn.rollback()
+        jobs = [
+            (index, keys[key_id], submission.envelope)
+            for index, submission in enumerate(submissions)
+            if (key_id := submission.envelope.statement.key) in keys
+        ]
+        return self._preverifier.start(jobs)
 
     def _open_batch(self, raw: rawsql.Raw) -> _Batch:
         found = raw.one(_LOCK_HEAD_PG if raw.postgres else _READ_HEAD)
@@ -316,11 +345,16 @@ class Ledger:
         return self._origin
 
     def _checkpoint_after_commit(self, size: int, root: bytes) -> None:
+        """Note the commit; keep a signed checkpoint every so many entries or seconds.
+
+        The note for every size is available at once through :attr:`last_checkpoint`, signed
+        when first asked for: a checkpoint is only ever signed over committed entries.
+        """
         if self.operator is None:
             return
-        note = self.sign_checkpoint(size, root)
-        if self.last_checkpoint is None or self.last_checkpoint[0] < size:
-            self.last_checkpoint = (size, note)
+        with self._note_lock:
+            if self._committed is None or self._committed[0] < size:
+                self._committed = (size, root)
         now = time.monotonic()
         if self._kept is None:
             with self.engine.connect() as conn:
@@ -330,8 +364,22 @@ class Ledger:
             size - self._kept[0] >= KEEP_CHECKPOINT_ENTRIES
             or now - self._kept[1] >= KEEP_CHECKPOINT_SECONDS
         ):
-            self.store_checkpoint(note)
             self._kept = (size, now)
+            self.store_checkpoint(self.sign_checkpoint(size, root))
+
+    @property
+    def last_checkpoint(self) -> tuple[int, str] | None:
+        """(size, signed note) of the newest commit this process made, or None."""
+        with self._note_lock:
+            committed, last = self._committed, self._last_note
+        if committed is None or self.operator is None:
+            return last
+        if last is None or last[0] < committed[0]:
+            last = (committed[0], self.sign_checkpoint(*committed))
+            with self._note_lock:
+                if self._last_note is None or self._last_note[0] < last[0]:
+                    self._last_note = last
+        return last
 
     def sign_checkpoint(self, size: int, root: bytes) -> str:
         if self.operator is None:

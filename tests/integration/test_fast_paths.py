@@ -1,0 +1,111 @@
+"""The sequencer's shortcuts must never change an outcome.
+
+- signatures verified ahead of time in worker processes (large batches): a bad signature is
+  still refused, and only that statement;
+- derived-state rows kept warm between transactions: another writer's append in between makes
+  them stale, and they must then be read again, or a lot could be moved twice;
+- checkpoints signed lazily: the note handed out covers the newest commit and verifies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from factories import World
+from ledgers import make_ledger, submitter
+
+from ledger.checkpoint import verify_checkpoint
+from ledger.custody.audit import audit
+from ledger.custody.log import ACCEPTED, REJECTED, Ledger
+from ledger.custody.verifying import INLINE_BELOW
+from ledger.errors import ConflictError, ForbiddenError, PolicyError
+from ledger.statements import Submission
+
+
+def _lots(world: World, count: int, prefix: str = "lot") -> list[Submission]:
+    return [world.register_lot(f"{prefix}-{i}", mass_g=100 + i) for i in range(count)]
+
+
+def _forged(submission: Submission) -> Submission:
+    """The same statement with one bit of its signature flipped."""
+    sig = bytearray(submission.envelope.sig)
+    sig[7] ^= 0x01
+    return replace(submission, envelope=replace(submission.envelope, sig=bytes(sig)))
+
+
+def test_a_large_batch_refuses_exactly_the_forged_signatures(world: World, ledger: Ledger) -> None:
+    batch = _lots(world, INLINE_BELOW * 2)  # large enough for the worker processes
+    forged = {5, INLINE_BELOW + 17, len(batch) - 1}
+    for index in forged:
+        batch[index] = _forged(batch[index])
+    results = ledger.append_batch(batch)
+    assert [i for i, r in enumerate(results) if r.status == REJECTED] == sorted(forged)
+    for index in forged:
+        error = results[index].error
+        assert error is not None and error.code == "bad_signature", error
+    assert all(r.status == ACCEPTED for i, r in enumerate(results) if i not in forged)
+    assert audit(ledger.engine, workers=1).clean
+
+
+def test_a_key_registered_inside_the_batch_is_verified_in_the_transaction(
+    world: World, ledger: Ledger
+) -> None:
+    """The head start knows only keys already stored; a newcomer's statements still verify."""
+    world.run(world.register_actor("coop-new", ("cooperative",)))
+    batch = [world.register_site("site-new", "coop-new")]
+    batch += [
+        world.register_lot(f"new-{i}", by="coop-new", site="site-new", mass_g=10)
+        for i in range(INLINE_BELOW)
+    ]
+    batch.append(_forged(world.register_lot("new-forged", by="coop-new", site="site-new")))
+    results = ledger.append_batch(batch)
+    assert [r.status for r in results[:-1]] == [ACCEPTED] * (len(batch) - 1)
+    assert results[-1].status == REJECTED
+    assert results[-1].error is not None and results[-1].error.code == "bad_signature"
+
+
+def test_warm_rows_are_dropped_when_another_writer_appended(world: World, ledger: Ledger) -> None:
+    """Two Ledger services on one database (two server processes): each keeps rows warm."""
+    other = make_ledger(ledger.engine)
+    world.run(world.register_lot("contested", mass_g=1_000))
+    both = [world.dispatch("contested", by="coop-a", to="trader-a")]
+    stale_view = world.heads["lot:contested"]
+    # `other` moves the lot; `ledger` last saw it held by coop-a, at rest
+    world.submit = submitter(other)
+    world.run(both[0])
+    world.run(world.receive("contested", by="trader-a"))
+    # coop-a signs a second dispatch from its stale view; `ledger`'s warm rows say it may
+    second = world.sign(
+        "coop-a",
+        "lot.dispatch",
+        {"lot": "contested", "to": "trader-b", "mass_g": 1_000, "tags": ["T-contested"]},
+        after={"lot:contested": stale_view},
+    )
+    with pytest.raises((ConflictError, ForbiddenError, PolicyError)):
+        ledger.append(second)
+    # and a statement that is right for the current state goes through the warm service
+    world.submit = submitter(ledger)
+    world.run(world.dispatch("contested", by="trader-a", to="exporter-a"))
+    assert audit(ledger.engine, workers=1).clean
+
+
+def test_the_lazily_signed_checkpoint_covers_the_newest_commit(
+    world: World, ledger: Ledger
+) -> None:
+    for submission in _lots(world, 3, prefix="cp"):
+        world.run(submission)
+    last = ledger.last_checkpoint
+    assert last is not None
+    size, note = last
+    assert size == ledger.size()
+    checkpoint = verify_checkpoint(note, ledger.verifier_key(), ledger.origin())
+    assert checkpoint.size == size
+    assert checkpoint.root == ledger.root_at(size)
+
+
+def test_a_ledger_without_an_operator_key_hands_out_no_checkpoint(world: World, engine) -> None:
+    unsigned = Ledger(engine)
+    world.submit = submitter(unsigned)
+    world.run(world.register_lot("no-cp"))
+    assert unsigned.last_checkpoint is None
