@@ -16,6 +16,8 @@ from sqlalchemy import Engine, select
 
 from ledger import canonical, entries
 from ledger.builder import Author, RegistrarSpec, genesis
+from ledger.cli_provenance import bundle as bundle_cmd
+from ledger.cli_provenance import qr_label, verify_bundle
 from ledger.cli_support import friendly, json_arg
 from ledger.client.cli import client as client_group
 from ledger.config import Settings
@@ -79,6 +81,8 @@ def main() -> None:
 main.add_command(client_group)
 main.add_command(tokens)
 main.add_command(erase_miner)
+for _command in (verify_bundle, bundle_cmd, qr_label):
+    main.add_command(_command)
 
 
 @main.command()

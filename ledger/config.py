@@ -1,7 +1,9 @@
 """Settings from the environment. Read once, at the edge (CLI, app factory), never in the core.
 
 ``DATABASE_URL`` (default: the embedded SQLite file ``var/ledger.db``), ``LEDGER_KEYS_DIR``
-(default ``keys/``) and ``LEDGER_KEY_PASSPHRASE`` (no default: without it no key can be unlocked).
+(default ``keys/``), ``LEDGER_KEY_PASSPHRASE`` (no default: without it no key can be unlocked) and
+``LEDGER_PUBLIC_URL``, the base URL of the public pages that QR codes point to (default: none;
+the server then uses the host a request came to).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ class Settings:
     database_url: str
     keys_dir: Path
     passphrase: str | None
+    public_url: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -28,6 +31,7 @@ class Settings:
             database_url=url,
             keys_dir=Path(env.get("LEDGER_KEYS_DIR") or "keys"),
             passphrase=env.get("LEDGER_KEY_PASSPHRASE") or None,
+            public_url=(env.get("LEDGER_PUBLIC_URL") or "").rstrip("/") or None,
         )
 
     def ensure_sqlite_dir(self) -> None:

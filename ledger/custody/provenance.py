@@ -20,13 +20,23 @@ MAX_ENTRIES = 10_000
 
 def lot_provenance(conn: Connection, lot_id: str) -> list[Entry]:
     """All entries in the lot's history DAG, oldest first."""
+    return walk(conn, lot_id, lot_head(conn, lot_id))
+
+
+def lot_head(conn: Connection, lot_id: str) -> bytes:
+    """The leaf hash of the entry that last changed the lot."""
     head = conn.execute(
         select(HeadRow.leaf_hash).where(HeadRow.subject == f"lot:{lot_id}")
     ).scalar()
     if head is None:
         raise NotFoundError(f"lot {lot_id} is not registered.", code="unknown_lot")
+    return bytes(head)
+
+
+def walk(conn: Connection, lot_id: str, head: bytes) -> list[Entry]:
+    """The entries reached from ``head`` through ``lot:`` links in ``after``, oldest first."""
     found: dict[int, Entry] = {}
-    frontier = [bytes(head)]
+    frontier = [head]
     seen: set[bytes] = set()
     while frontier:
         leaf = frontier.pop()

@@ -35,6 +35,9 @@ CORE = (
     "ledger.builder",
     "ledger.custody.privacy",
     "ledger.registry.access",
+    "ledger.replay",
+    "ledger.bundle",
+    "ledger.verify_bundle",
 )
 # Besides the standard library and ledger itself, the core may load only these (and the native
 # helper modules of cryptography, whose names start with an underscore).
