@@ -1,10 +1,11 @@
 """The big benchmark ledgers (10k, 100k, 1M entries), built once and cached under var/bench/.
 
 A cached ledger is the SQLite file ``var/bench/ledger-<entries>-<version>.db``. ``version`` hashes
-the code that decides what a ledger holds: ``ledger/`` and ``migrations/`` (less the modules that
-only read a ledger, such as the audit and the CLI, so that working on the audit does not cost a
-rebuild), the workload generator and this module. Change any of them and the next run builds
-afresh; stale files of the same size are removed first.
+the code that decides what a ledger holds: the ``ledger`` modules the builder imports (found by
+importing it in a fresh interpreter: the sequencer, rules, formats and schema, but not the audit,
+provenance, CLI or API, so that working on those does not cost a rebuild), ``migrations/``, the
+workload generator and the builder. Change any of them and the next run builds afresh; stale
+files of the same size are removed first.
 
 Building is not measured, so it takes every shortcut that leaves the result unchanged: statements
 signed in a process pool, batches of 1000, and ``synchronous=OFF``. One pass snapshots each size
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+import subprocess
 import sys
 import time
 import uuid
@@ -37,24 +39,30 @@ from bench.ledgers import (
 )
 from bench.workload import SETUP_ENTRIES, Workload
 
-VERSIONED_DIRS = ("ledger", "migrations")
-READ_ONLY = {"ledger/custody/audit.py", "ledger/custody/provenance.py", "ledger/cli.py",
-             "ledger/cli_show.py", "ledger/keystore.py", "ledger/config.py"}  # fmt: skip
-VERSIONED_FILES = ("bench/workload.py", "bench/build.py")
+VERSIONED_FILES = ("bench/workload.py", "bench/build.py", "bench/ledgers.py")
 PROGRESS_EVERY = 100_000
+# The modules that decide what a built ledger holds: those the builder imports (the sequencer,
+# the rules, the formats, the schema), found by importing the builder's own entry point in a
+# fresh interpreter. Modules that only read a ledger (audit, provenance, CLI, API) are not among
+# them, so working on those does not cost a rebuild.
+_IMPORTS = (
+    "import sys, bench.ledgers, bench.workload; "
+    "print('\\n'.join(sorted(m.__file__ for n, m in list(sys.modules.items()) "
+    "if n.split('.')[0] in ('ledger', 'migrations') and getattr(m, '__file__', None))))"
+)
 
 
 def code_version() -> str:
     """A short hash of everything that decides a cached ledger's contents."""
-    paths = [
-        path
-        for folder in VERSIONED_DIRS
-        for path in sorted((CODE / folder).rglob("*"))
-        if path.suffix in (".py", ".ini") and str(path.relative_to(CODE)) not in READ_ONLY
-    ]
+    found = subprocess.run(
+        [sys.executable, "-c", _IMPORTS], cwd=CODE, capture_output=True, text=True, check=True
+    ).stdout.split()
+    modules = [Path(name).resolve() for name in found]
+    migrations = [*sorted((CODE / "migrations").rglob("*.py")), CODE / "alembic.ini"]
+    paths = sorted({*modules, *(p.resolve() for p in migrations if p.exists())})
     digest = hashlib.sha256()
     for path in [*paths, *(CODE / name for name in VERSIONED_FILES)]:
-        digest.update(str(path.relative_to(CODE)).encode() + b"\0" + path.read_bytes())
+        digest.update(str(path.relative_to(CODE.resolve())).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:12]
 
 
