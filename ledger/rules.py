@@ -13,7 +13,6 @@ returns, so that verification can run in parallel with sequencing.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import timedelta
 
 from ledger import bodies, canonical
@@ -21,7 +20,7 @@ from ledger.custody import rules as custody_rules
 from ledger.errors import ConflictError, NotFoundError, SignatureError, ValidationError
 from ledger.registry import rules as registry_rules
 from ledger.registry.types import Key
-from ledger.rulebook import Context, Handler
+from ledger.rulebook import Context, Handler, evolve
 from ledger.state import State
 from ledger.statements import Statement, parse_time
 
@@ -88,7 +87,7 @@ def apply(state: State, statement: Statement, ctx: Context) -> None:
     key = _check_key(state, statement)
     handler = HANDLERS[statement.type]
     _check_after(state, statement, handler.subjects(statement))
-    state.put_key(replace(key, last_n=statement.n), new=False)
+    state.put_key(evolve(key, last_n=statement.n), new=False)
     touched = handler.apply(state, statement, ctx)
     for subject in touched:
         state.set_head(subject, ctx.leaf_hash, ctx.seq)

@@ -8,8 +8,8 @@ and the rules, re-applied from genesis into a scratch database. At the end the d
 tables of the live database are compared, row by row, with the scratch copy.
 
 Memory stays flat however long the log: entries stream in chunks, the rules' state lives in the
-scratch SQLite file (its page cache is bounded) and the overlay's cache is emptied after every
-chunk.
+scratch SQLite file (its page cache is bounded), each chunk's state is read from it in a few
+``IN`` queries, and the overlay keeps at most :data:`CACHE_ROWS` rows between chunks.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ from ledger.state import OverlayState
 from ledger.statements import SIGNATURE_CONTEXT, Statement, parse_time
 
 CHUNK = 1024
+CACHE_ROWS = 50_000  # replayed rows kept in memory between chunks (registry and recent lots)
 DERIVED = (
     registry.ActorRow, registry.KeyRow, registry.SiteRow, registry.MinerRow,
     registry.SiteOutputRow, custody.LedgerRow, custody.HeadRow, custody.LotRow,
@@ -169,7 +170,11 @@ class _Replayer:
         next_cp = next(cps, None)
         replay_tx = self.replay.begin()
         for chunk in self._chunks():
-            batch = [self._entry(seq, leaf, data) for seq, leaf, data in chunk]
+            parsed = [_parse(data) for _seq, _leaf, data in chunk]
+            self.state.prefetch(
+                pair for p in parsed if p is not None for pair in rules.prefetch_keys(p[5])
+            )
+            batch = [self._entry(*row, p) for row, p in zip(chunk, parsed, strict=True)]
             self._check_nodes(chunk[0][0], self.done)
             self.pending.append((chunk[0][0], self._submit(batch)))
             self._drain(self.workers + 1)
@@ -177,7 +182,8 @@ class _Replayer:
                 self._check_checkpoint(*next_cp)
                 next_cp = next(cps, None)
             self.state.flush()
-            self.state.forget()
+            if len(self.state.cache) > CACHE_ROWS:  # keep the hot rows; bound the memory
+                self.state.forget()
             if self.progress is not None:
                 self.progress(len(chunk))
         self._drain(0)
@@ -201,7 +207,9 @@ class _Replayer:
             yield [(seq, bytes(leaf), bytes(data)) for seq, leaf, data in rows]
             start += CHUNK
 
-    def _entry(self, seq: int, stored_leaf: bytes, data: bytes) -> tuple[int, bytes, bytes, bytes]:
+    def _entry(
+        self, seq: int, stored_leaf: bytes, data: bytes, parsed: _Parsed | None
+    ) -> tuple[int, bytes, bytes, bytes]:
         if seq != self.done:
             raise _Stop(self.done, f"entry {self.done} is missing (the next stored is {seq}).")
         leaf = merkle.leaf_hash(data)
@@ -221,15 +229,24 @@ class _Replayer:
             raise _Stop(seq, "the stored leaf hash differs from the hash of the entry bytes.")
         if self.prev_logged is not None and parse_time(logged) < parse_time(self.prev_logged):
             raise _Stop(seq, "the logged time runs backwards.")
-        public_key = self._apply(seq, leaf, logged, statement_bytes)
+        statement = parsed[5] if parsed is not None else None
+        public_key = self._apply(seq, leaf, logged, statement_bytes, statement)
         for level, index, node in self.tree.append(leaf):
             self._expect_node(level, index, node)
         self.prev, self.prev_logged, self.done = leaf, logged, seq + 1
         return seq, public_key, sig, statement_bytes
 
-    def _apply(self, seq: int, leaf: bytes, logged: str, statement_bytes: bytes) -> bytes:
+    def _apply(
+        self,
+        seq: int,
+        leaf: bytes,
+        logged: str,
+        statement_bytes: bytes,
+        statement: Statement | None,
+    ) -> bytes:
         try:
-            statement = Statement.from_json(json.loads(statement_bytes))
+            if statement is None:  # it did not parse ahead: parse again to say why, here
+                statement = Statement.from_json(json.loads(statement_bytes))
             public_key = rules.signing_key(self.state, statement)
             rules.apply(self.state, statement, Context(seq, leaf, logged))
         except (LedgerError, ValueError) as exc:
@@ -335,6 +352,18 @@ class _Replayer:
             failure = future.result()
             if failure is not None:
                 raise _Stop(*failure)
+
+
+_Parsed = tuple[int, bytes | None, str, bytes, bytes, Statement]
+
+
+def _parse(data: bytes) -> _Parsed | None:
+    """An entry's parts and statement, ahead of the ordered checks (None: they will say why)."""
+    try:
+        parts = entries.split(data)
+        return (*parts, Statement.from_json(json.loads(parts[4])))
+    except (LedgerError, ValueError):
+        return None
 
 
 _VERIFIER = Verifier()

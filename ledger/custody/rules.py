@@ -7,13 +7,13 @@ integer arithmetic: contained metal is ``mass_g * grade_ppm`` (gram-ppm), and a 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from ledger.bodies import PPM
 from ledger.custody.types import CONSUMED, EXPORTED, HELD, IN_TRANSIT, Attestation, Flag, Lot
 from ledger.errors import ConflictError, ForbiddenError, NotFoundError, PolicyError, ValidationError
 from ledger.registry.types import Actor
-from ledger.rulebook import Context, Handler, no_subjects, require_new, require_role, signer
+from ledger.rulebook import Context, Handler, evolve, no_subjects, require_new, require_role, signer
 from ledger.state import State
 from ledger.statements import Statement
 
@@ -145,7 +145,7 @@ def _dispatch(state: State, st: Statement, ctx: Context) -> tuple[str, ...]:
             code="tag_mismatch",
         )
     state.put_lot(
-        replace(
+        evolve(
             lot,
             status=IN_TRANSIT,
             addressee=addressee.id,
@@ -198,7 +198,7 @@ def _receive(state: State, st: Statement, ctx: Context) -> tuple[str, ...]:
             )
         )
     state.put_lot(
-        replace(
+        evolve(
             lot,
             status=HELD,
             custodian=actor.id,
@@ -213,7 +213,7 @@ def _receive(state: State, st: Statement, ctx: Context) -> tuple[str, ...]:
 
 
 def _consume(state: State, lot: Lot, seq: int) -> None:
-    state.put_lot(replace(lot, status=CONSUMED, updated_seq=seq), new=False)
+    state.put_lot(evolve(lot, status=CONSUMED, updated_seq=seq), new=False)
 
 
 def _split(state: State, st: Statement, ctx: Context) -> tuple[str, ...]:
@@ -234,7 +234,7 @@ def _split(state: State, st: Statement, ctx: Context) -> tuple[str, ...]:
         _new_lot(state, out["lot"])
         _claim_tags(state, out["tags"], out["lot"], ctx.seq)
         state.put_lot(
-            replace(
+            evolve(
                 lot,
                 id=out["lot"],
                 mass_g=out["mass_g"],
@@ -367,7 +367,7 @@ def _export(state: State, st: Statement, ctx: Context) -> tuple[str, ...]:
     actor = signer(state, st)
     require_role(actor, {"exporter"}, "export lots")
     lot = _held_by(state, st.body["lot"], actor)
-    state.put_lot(replace(lot, status=EXPORTED, updated_seq=ctx.seq), new=False)
+    state.put_lot(evolve(lot, status=EXPORTED, updated_seq=ctx.seq), new=False)
     return (f"lot:{lot.id}",)
 
 
@@ -417,7 +417,7 @@ def _revoke_attestation(state: State, st: Statement, ctx: Context) -> tuple[str,
         )
     if attestation.revoked_seq is not None:
         raise ConflictError("that attestation is already revoked.", code="already_revoked")
-    state.put_attestation(replace(attestation, revoked_seq=ctx.seq), new=False)
+    state.put_attestation(evolve(attestation, revoked_seq=ctx.seq), new=False)
     return (f"attestation:{attestation.id}",)
 
 

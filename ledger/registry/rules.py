@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from ledger import canonical
 from ledger.crypto import key_id
 from ledger.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from ledger.registry.types import Actor, Key, Miner, Site
-from ledger.rulebook import Context, Handler, no_subjects, require_new, require_role, signer
+from ledger.rulebook import Context, Handler, evolve, no_subjects, require_new, require_role, signer
 from ledger.state import Policy, State
 from ledger.statements import Statement
 
@@ -40,7 +38,7 @@ def apply_genesis(state: State, statement: Statement, ctx: Context) -> None:
         )
     state.set_genesis(body["origin"], Policy.from_json(body["policy"]))
     _add_actor(state, operator["id"], operator["name"], (OPERATOR,), "ZZ", [operator["key"]], ctx)
-    state.put_key(replace(_require_key(state, statement.key), last_n=statement.n), new=False)
+    state.put_key(evolve(_require_key(state, statement.key), last_n=statement.n), new=False)
     for registrar in body["registrars"]:
         if state.actor(registrar["id"]) is not None:
             raise ConflictError(
@@ -126,7 +124,7 @@ def _key_revoke(state: State, st: Statement, ctx: Context) -> tuple[str, ...]:
     if key.revoked_seq is not None:
         raise ConflictError("that key is already revoked.", code="already_revoked")
     state.put_key(
-        replace(key, revoked_seq=ctx.seq, revoked_effective=st.body["effective"]), new=False
+        evolve(key, revoked_seq=ctx.seq, revoked_effective=st.body["effective"]), new=False
     )
     return (f"actor:{target}",)
 
