@@ -25,6 +25,7 @@ from api import docs, errors, state, views
 from api.blueprint import Api
 from api.settings import flask_config, open_service
 from api.state import EXTENSION, dispose
+from api.views import pages
 
 __all__ = ["create_app", "dispose"]
 
@@ -52,6 +53,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         errors.register(app)
         docs.register(app)
         views.register(api)
+        app.register_blueprint(pages.blp)  # the public pages: HTML, outside the OpenAPI document
     except BaseException:
         dispose(app)
         raise

@@ -28,7 +28,7 @@ from ledger.errors import ConfigError, LedgerError
 from ledger.keystore import Keystore
 from ledger.sealing import Sealer
 
-_ENV_NAMES = ("DATABASE_URL", "LEDGER_KEYS_DIR", "LEDGER_KEY_PASSPHRASE")
+_ENV_NAMES = ("DATABASE_URL", "LEDGER_KEYS_DIR", "LEDGER_KEY_PASSPHRASE", "LEDGER_PUBLIC_URL")
 _KEY_OBJECTS = ("OPERATOR_SIGNER", "SEALER")
 
 DEFAULTS: dict[str, Any] = {
@@ -56,7 +56,10 @@ def flask_config(overrides: Mapping[str, Any]) -> dict[str, Any]:
     """The Flask config: defaults, then overrides. The settings read through
     :class:`Settings` (the database URL may hold a password) and the keys stay out of it."""
     kept = {k: v for k, v in overrides.items() if k not in (*_ENV_NAMES, *_KEY_OBJECTS)}
-    return {**DEFAULTS, "API_SPEC_OPTIONS": {"info": {"description": description()}}, **kept}
+    # PUBLIC_URL: where the QR codes point (None: the host each request came to)
+    public = {"PUBLIC_URL": settings_from(overrides).public_url}
+    info = {"info": {"description": description()}}
+    return {**DEFAULTS, "API_SPEC_OPTIONS": info, **public, **kept}
 
 
 def open_service(config: Mapping[str, Any], overrides: Mapping[str, Any]) -> Service:

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from api import auth
 from api.blueprint import Api
-from api.views import custody, log, private, registry, statements
+from api.views import custody, log, private, provenance, registry, statements
 
 
 def register(api: Api) -> None:
     auth.document(api)
-    for blueprint in (statements.blp, log.blp, registry.blp, custody.blp, private.blp):
+    blueprints = (statements.blp, log.blp, registry.blp, custody.blp, private.blp, provenance.blp)
+    for blueprint in blueprints:
         api.register_blueprint(blueprint)

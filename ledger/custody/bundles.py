@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection, select
 
 from ledger import entries
-from ledger.bundle import Bundle, BundleEntry, Consistency, encode
+from ledger.bundle import Bundle, BundleEntry, Consistency, Verdict, encode, verify
 from ledger.checkpoint import note_checkpoint
 from ledger.custody.log import Ledger
 from ledger.custody.models import AttestationRow, LogEntryRow
@@ -215,3 +215,13 @@ def build_bundle(ledger: Ledger, lot_id: str, *, since: int | None = None) -> Bu
 def bundle_bytes(ledger: Ledger, lot_id: str, *, since: int | None = None) -> bytes:
     """:func:`build_bundle`, encoded: the bytes served and written to files."""
     return encode(build_bundle(ledger, lot_id, since=since))
+
+
+def verified_bundle(ledger: Ledger, lot_id: str) -> tuple[bytes, Verdict]:
+    """The lot's bundle and the verdict of the buyer's own verifier on it, run here.
+
+    The public page says "verified" only on this verdict: the server checks what it serves
+    with exactly the code a buyer runs offline.
+    """
+    data = bundle_bytes(ledger, lot_id)
+    return data, verify(data, ledger.verifier_key())

@@ -7,12 +7,24 @@ from pathlib import Path
 
 import pytest
 from demo_ledger import load_demo
+from factories import signer
+from flask import Flask
+from flask.testing import FlaskClient
+from ledgers import DATA_KEY
 from sqlalchemy import Engine
 
+from api import create_app, dispose
 from ledger.custody.log import Ledger
 from ledger.db import make_engine
 from ledger.demo import DemoSummary
 from ledger.migrate import upgrade
+from ledger.sealing import Sealer
+
+
+def app_config(db_url: str, **overrides: object) -> dict[str, object]:
+    """A test app on ``db_url`` with the fixed test keys (as tests/api's helper)."""
+    return {"DATABASE_URL": db_url, "TESTING": True, "OPERATOR_SIGNER": signer("operator"),
+            "SEALER": Sealer(DATA_KEY), **overrides}  # fmt: skip
 
 
 @pytest.fixture
@@ -29,3 +41,18 @@ def demo_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Ledg
     upgrade(engine)
     yield load_demo(engine)
     engine.dispose()
+
+
+@pytest.fixture
+def demo_app(db_url: str, demo: tuple[Ledger, DemoSummary]) -> Iterator[Flask]:
+    """The API on the demo ledger (a checkpoint of all of it is kept first)."""
+    demo[0].latest_checkpoint()
+    app = create_app(app_config(db_url))
+    yield app
+    dispose(app)
+
+
+@pytest.fixture
+def web(demo_app: Flask) -> FlaskClient:
+    """An anonymous client: provenance is public."""
+    return demo_app.test_client()

@@ -38,6 +38,7 @@ CORE = (
     "ledger.replay",
     "ledger.bundle",
     "ledger.verify_bundle",
+    "ledger.custody.public_view",
 )
 # Besides the standard library and ledger itself, the core may load only these (and the native
 # helper modules of cryptography, whose names start with an underscore).

@@ -1,0 +1,167 @@
+"""English and French for the public pages: a catalogue and the choice of language.
+
+The public page is read by buyers and by the miners, cooperatives and traders themselves; in
+the Great Lakes ASM regions French is the common language of paperwork, so every page string
+exists in both. A plain catalogue (no Flask-Babel): a few dozen strings, no plural rules beyond
+what the template spells out, and nothing to compile. The language comes from ``?lang=`` (the
+switch on the page), else the ``Accept-Language`` header, else English.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import Request
+
+LANGUAGES = ("en", "fr")
+
+CATALOGUE: dict[str, dict[str, str]] = {
+    "en": {
+        "title": "Provenance of lot {lot}",
+        "lot": "Lot",
+        "mineral": "Mineral",
+        "form": "Form",
+        "mass": "Mass",
+        "grade": "Grade",
+        "status": "Status",
+        "held_by": "Held by",
+        "sent_to": "On its way to",
+        "tags": "Tags",
+        "verified": "Verified against checkpoint {size} of {origin}",
+        "verified_how": "This page's server ran the buyer's verifier on the proof bundle below: "
+        "every signature, inclusion proof, custody rule and mass balance holds.",
+        "not_verified": "NOT VERIFIED: the proof bundle of this lot does not check out",
+        "alerts": "Warnings",
+        "no_alerts": "No flags, incidents, discrepancies or withdrawn attestations in this "
+        "lot's provenance.",
+        "origin_sites": "Origin mine sites",
+        "region": "Region",
+        "country": "Country",
+        "coordinates": "Coordinates",
+        "inspection": "Inspection status",
+        "operated_by": "Operated by",
+        "licence": "Licence",
+        "timeline": "Custody timeline",
+        "attestations": "Attestations",
+        "attested_by": "by",
+        "valid_until": "valid until",
+        "bundle": "Check it yourself",
+        "download": "Download the proof bundle",
+        "how_to_verify": "Verify it offline with the operator's key:",
+        "label_current": "The label matches the lot's current history.",
+        "label_earlier": "The label was printed earlier in the lot's history; "
+        "{count} entries were added since.",
+        "label_mismatch": "The label's fingerprint {h} matches no entry of this lot's history: "
+        "the label may be forged, or this page shows a different history.",
+        "status.held": "held",
+        "status.in_transit": "in transit",
+        "status.consumed": "consumed (blended, split or processed)",
+        "status.exported": "exported",
+        "att.valid": "valid",
+        "att.expired": "expired",
+        "att.revoked": "REVOKED",
+        "att.not_yet_valid": "not yet valid",
+        "type.lot.register": "Registered at the mine site",
+        "type.lot.dispatch": "Dispatched",
+        "type.lot.receive": "Received and weighed",
+        "type.lot.split": "Split",
+        "type.lot.merge": "Blended",
+        "type.lot.process": "Processed",
+        "type.lot.export": "Exported",
+        "to": "to",
+        "certificate": "certificate",
+        "destination": "destination",
+        "alert.not_verified": "Verification failed: {reasons}",
+        "alert.inspection": "Site {site} has inspection status {status}.",
+        "alert.flag": "Flag on {subject}: {message}",
+        "alert.revoked": "Attestation {claim} ({subject}) was revoked.",
+        "alert.expired": "Attestation {claim} ({subject}) has expired.",
+        "alert.key_lost": "{message}",
+        "language": "Français",
+    },
+    "fr": {
+        "title": "Provenance du lot {lot}",
+        "lot": "Lot",
+        "mineral": "Minerai",
+        "form": "Forme",
+        "mass": "Masse",
+        "grade": "Teneur",
+        "status": "État",
+        "held_by": "Détenu par",
+        "sent_to": "En route vers",
+        "tags": "Étiquettes",
+        "verified": "Vérifié par rapport au point de contrôle {size} de {origin}",
+        "verified_how": "Le serveur de cette page a exécuté le vérificateur de l'acheteur sur "
+        "le paquet de preuves ci-dessous : chaque signature, preuve d'inclusion, règle de "
+        "garde et bilan de masse est respecté.",
+        "not_verified": "NON VÉRIFIÉ : le paquet de preuves de ce lot ne se vérifie pas",
+        "alerts": "Avertissements",
+        "no_alerts": "Aucun signalement, incident, écart ni attestation retirée dans la "
+        "provenance de ce lot.",
+        "origin_sites": "Sites miniers d'origine",
+        "region": "Région",
+        "country": "Pays",
+        "coordinates": "Coordonnées",
+        "inspection": "Statut d'inspection",
+        "operated_by": "Exploité par",
+        "licence": "Permis",
+        "timeline": "Chaîne de garde",
+        "attestations": "Attestations",
+        "attested_by": "par",
+        "valid_until": "valable jusqu'au",
+        "bundle": "Vérifiez vous-même",
+        "download": "Télécharger le paquet de preuves",
+        "how_to_verify": "Vérifiez-le hors ligne avec la clé de l'opérateur :",
+        "label_current": "L'étiquette correspond à l'historique actuel du lot.",
+        "label_earlier": "L'étiquette a été imprimée plus tôt dans l'historique du lot ; "
+        "{count} entrées ont été ajoutées depuis.",
+        "label_mismatch": "L'empreinte {h} de l'étiquette ne correspond à aucune entrée de "
+        "l'historique de ce lot : l'étiquette est peut-être falsifiée, ou cette page montre un "
+        "autre historique.",
+        "status.held": "détenu",
+        "status.in_transit": "en transit",
+        "status.consumed": "consommé (mélangé, divisé ou transformé)",
+        "status.exported": "exporté",
+        "att.valid": "valable",
+        "att.expired": "expirée",
+        "att.revoked": "RÉVOQUÉE",
+        "att.not_yet_valid": "pas encore valable",
+        "type.lot.register": "Enregistré au site minier",
+        "type.lot.dispatch": "Expédié",
+        "type.lot.receive": "Reçu et pesé",
+        "type.lot.split": "Divisé",
+        "type.lot.merge": "Mélangé",
+        "type.lot.process": "Transformé",
+        "type.lot.export": "Exporté",
+        "to": "à",
+        "certificate": "certificat",
+        "destination": "destination",
+        "alert.not_verified": "La vérification a échoué : {reasons}",
+        "alert.inspection": "Le site {site} a le statut d'inspection {status}.",
+        "alert.flag": "Signalement sur {subject} : {message}",
+        "alert.revoked": "L'attestation {claim} ({subject}) a été révoquée.",
+        "alert.expired": "L'attestation {claim} ({subject}) a expiré.",
+        "alert.key_lost": "{message}",
+        "language": "English",
+    },
+}
+
+
+def choose(request: Request) -> str:
+    """``?lang=en|fr`` first, then the best match of ``Accept-Language``, else English."""
+    asked = request.args.get("lang")
+    if asked in LANGUAGES:
+        return str(asked)
+    return request.accept_languages.best_match(LANGUAGES, default="en") or "en"
+
+
+def translator(lang: str) -> Callable[..., str]:
+    """``t(key, **params)``: the string in ``lang`` (English when missing), formatted."""
+    table = CATALOGUE.get(lang, CATALOGUE["en"])
+
+    def t(key: str, **params: Any) -> str:
+        text = table.get(key) or CATALOGUE["en"].get(key) or key
+        return text.format(**params) if params else text
+
+    return t
