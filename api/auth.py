@@ -8,16 +8,24 @@ parsed. Reads of public data need no token.
 A token decides who may *hand in* a statement (:func:`ledger.registry.access.check_submitter`:
 its signer, or a registrar for registry statements), never whether the ledger accepts it: the
 statement's signature and the rules still decide that, exactly as without tokens.
+
+Each worker process remembers the tokens it authenticated for :data:`TOKEN_CACHE_SECONDS`
+(``API_TOKEN_CACHE_SECONDS`` in the app's config; 0 turns it off), keyed by their SHA-256, so a
+client that submits statement after statement costs one token lookup a second, not one per
+request. So a token revoked, or expiring, while in use is refused at most that long afterwards.
+A refusal is never remembered: a token that failed is looked up again next time.
 """
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from functools import wraps
 from typing import Any
 
-from flask import g, request
+from flask import current_app, g, request
 
 from api import errors, state, submissions
 from api.blueprint import Api
@@ -30,6 +38,36 @@ from ledger.registry.access import Caller, check_submitter
 SCHEME = "bearerAuth"
 SECURITY: list[dict[str, list[str]]] = [{SCHEME: []}]
 _CALLER = "ledger_caller"
+TOKEN_CACHE_SECONDS = 5.0
+_CACHE_CONFIG = "API_TOKEN_CACHE_SECONDS"
+_CACHE_EXTENSION = "asm-ledger.token-cache"
+_CACHE_ENTRIES = 4096  # more distinct tokens than this in one period: start afresh
+
+
+class TokenCache:
+    """The callers of tokens this process authenticated in the last ``seconds``. Thread-safe."""
+
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.seconds = seconds
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._found: dict[bytes, tuple[float, Caller]] = {}
+
+    def get(self, key: bytes) -> Caller | None:
+        with self._lock:
+            hit = self._found.get(key)
+            if hit is None:
+                return None
+            if self._clock() - hit[0] >= self.seconds:
+                del self._found[key]
+                return None
+            return hit[1]
+
+    def put(self, key: bytes, who: Caller) -> None:
+        with self._lock:
+            if len(self._found) >= _CACHE_ENTRIES:
+                self._found.clear()
+            self._found[key] = (self._clock(), who)
 
 
 def required(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -56,7 +94,28 @@ def authenticate() -> Caller:
         raise AuthenticationError(
             "send the API token as `Authorization: Bearer <token>`.", invalid_token=True
         )
-    return tokens.authenticate_caller(state.connection(), token.strip(), now=state.ledger().clock())
+    token = token.strip()
+    cache = _token_cache()
+    key = tokens.token_hash(token)
+    if cache is not None and (known := cache.get(key)) is not None:
+        return known
+    # On the engine, not the request's read connection: the lookup's connection goes back to
+    # the pool at once instead of being held while the submission waits for its commit.
+    engine = state.service().engine
+    who = tokens.authenticate_caller(engine, token, now=state.ledger().clock())
+    if cache is not None:
+        cache.put(key, who)
+    return who
+
+
+def _token_cache() -> TokenCache | None:
+    seconds = float(current_app.config.get(_CACHE_CONFIG, TOKEN_CACHE_SECONDS))
+    if seconds <= 0:
+        return None
+    cache: TokenCache | None = current_app.extensions.get(_CACHE_EXTENSION)
+    if cache is None:
+        cache = current_app.extensions.setdefault(_CACHE_EXTENSION, TokenCache(seconds))
+    return cache
 
 
 def caller() -> Caller:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import heapq
+import os
 import pickle
 import sys
 import time
@@ -220,5 +221,12 @@ def serve_jobs(host: str, port: int, stdin: BinaryIO, stdout: BinaryIO) -> None:
         stdout.flush()
 
 
+def main() -> None:
+    # Outcomes go to the original stdout only; anything else printed goes to stderr.
+    out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    serve_jobs(sys.argv[1], int(sys.argv[2]), sys.stdin.buffer, out)
+
+
 if __name__ == "__main__":
-    serve_jobs(sys.argv[1], int(sys.argv[2]), sys.stdin.buffer, sys.stdout.buffer)
+    main()

@@ -77,9 +77,14 @@ def free_port() -> int:
 
 @contextmanager
 def serving(
-    database_url: str, keys_dir: Path, issued: dict[str, str], name: str
+    database_url: str,
+    keys_dir: Path,
+    issued: dict[str, str],
+    name: str,
+    workers: int | None = None,
 ) -> Iterator[Server]:
-    """``ledger serve`` on a free loopback port until the block ends (then SIGTERM)."""
+    """``ledger serve`` on a free loopback port until the block ends (then SIGTERM);
+    ``workers`` overrides its default number of worker processes."""
     port = free_port()
     log = BENCH_DIR / f"api-{name}-server.log"
     env = {
@@ -90,6 +95,8 @@ def serving(
     }
     command = [sys.executable, "-c", "from ledger.cli import main; main()", "serve",
                "--host", "127.0.0.1", "--port", str(port)]  # fmt: skip
+    if workers is not None:
+        command += ["--workers", str(workers)]
     with log.open("wb") as out:
         process = subprocess.Popen(command, cwd=CODE, env=env, stdout=out, stderr=out)
     server = Server("127.0.0.1", port, issued, process, log)

@@ -15,6 +15,11 @@ from api import auth, state, submissions
 from api.blueprint import Blueprint
 from api.schemas.log import BatchReceiptSchema, BatchSchema, ReceiptSchema, SubmissionSchema
 
+# Instances, not classes: given a class, webargs builds a new schema (deep-copying its fields)
+# on every request. Loading with a shared schema is thread-safe: it keeps no per-call state.
+_SUBMISSION = SubmissionSchema()
+_BATCH = BatchSchema()
+
 blp = Blueprint(
     "statements",
     __name__,
@@ -27,7 +32,7 @@ blp = Blueprint(
 @blp.route("", methods=["POST"])
 @auth.required
 @blp.doc(security=auth.SECURITY)
-@blp.arguments(SubmissionSchema)
+@blp.arguments(_SUBMISSION)
 @blp.response(201, ReceiptSchema, description="Accepted: appended as a new entry.")
 @blp.alt_response(
     200,
@@ -60,7 +65,7 @@ def submit(item: dict[str, Any]) -> Any:
 @blp.route("/batch", methods=["POST"])
 @auth.required
 @blp.doc(security=auth.SECURITY)
-@blp.arguments(BatchSchema)
+@blp.arguments(_BATCH)
 @blp.response(200, BatchReceiptSchema)
 @blp.errors(400, 401, 413, 415, 503)
 def submit_batch(batch: dict[str, Any]) -> Any:
