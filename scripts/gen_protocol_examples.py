@@ -39,6 +39,7 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere, with or without 
 
 from ledger import canonical, disclosures, entries, merkle, rules  # noqa: E402
 from ledger.bodies import PRIVATE_FIELDS  # noqa: E402
+from ledger.bundle import Bundle, BundleEntry, encode, verify  # noqa: E402
 from ledger.checkpoint import (  # noqa: E402
     Checkpoint,
     VerifierKey,
@@ -51,6 +52,7 @@ from ledger.disclosures import Disclosure  # noqa: E402
 from ledger.rulebook import Context  # noqa: E402
 from ledger.state import DEFAULT_POLICY, MemoryState  # noqa: E402
 from ledger.statements import Envelope, Statement, sign, signing_input  # noqa: E402
+from ledger.verify_bundle import report  # noqa: E402
 
 DOC = ROOT / "docs" / "PROTOCOL.md"
 EXAMPLES = ROOT / "docs" / "examples"
@@ -478,8 +480,53 @@ def render() -> tuple[dict[str, str], dict[str, str]]:
         files[f"entry-{item.entry.seq}.json"] = item.entry.data.decode("utf-8")
     for size, note in notes.items():
         files[f"checkpoint-{size}.txt"] = note
+    bundle = _bundle(example, notes[len(example.logged)])
+    files["bundle.json"] = encode(bundle).decode("utf-8")
     blocks = _blocks(statements, entry_records, tree, checkpoint, keys)
+    blocks["bundle"] = _bundle_block(bundle)
     return files, blocks
+
+
+def _bundle(example: Example, note: str) -> Bundle:
+    """The proof bundle of the example lot: all seven entries, proven against checkpoint 7."""
+    size = len(example.logged)
+    fetch = _fetch(example)
+    key = VerifierKey.from_public_key(ORIGIN, OPERATOR.signer.public_key)
+    bundle = Bundle(
+        lot=LOT,
+        head=example.logged[-1].entry.leaf_hash,
+        checkpoint=note,
+        key_id=key.key_id,
+        entries=tuple(
+            BundleEntry(
+                i.entry.seq, i.entry.data, tuple(merkle.inclusion_proof(i.entry.seq, size, fetch))
+            )
+            for i in example.logged
+        ),
+    )
+    verdict = verify(encode(bundle), key)
+    if not verdict.ok:
+        raise AssertionError(f"the example bundle does not verify: {verdict.reasons}")
+    return bundle
+
+
+def _bundle_block(bundle: Bundle) -> str:
+    shown = bundle.to_json()
+    for item in shown["entries"]:
+        item["entry"] = f"<base64 of docs/examples/entry-{item['seq']}.json>"
+    key = VerifierKey.from_public_key(ORIGIN, OPERATOR.signer.public_key)
+    lines = report(verify(encode(bundle), key))
+    return "".join(
+        [
+            f"The bundle of lot `{bundle.lot}` in the example ledger "
+            f"(`docs/examples/bundle.json`, {len(encode(bundle))} bytes), pretty-printed, with "
+            "each entry's base64 elided:\n\n",
+            _code(_json(shown), "json"),
+            "\nWhat `ledger verify-bundle docs/examples/bundle.json --key "
+            '"$(cat docs/examples/verifier-key.txt)"` prints (exit status 0):\n\n',
+            _code("\n".join(lines), "text"),
+        ]
+    )
 
 
 def _by_label(statements: list[dict[str, Any]], seq: int) -> dict[str, Any]:
