@@ -21,15 +21,18 @@ class NodeCache:
     A completed subtree never changes (the log is append-only and ``ledger audit`` checks every
     stored hash), and the upper levels are shared by every proof: with them cached, a proof reads
     the same few lower-level rows from the database whether the log holds 10 thousand entries or
-    10 million. Level ``MIN_LEVEL`` and above means subtrees of 256+ leaves: about 8,000 hashes
-    for a log of a million entries.
+    10 million. Level ``MIN_LEVEL`` and above means subtrees of 64+ leaves: about 31,000 hashes
+    (some 6 MB) for a log of a million entries. The cache is filled in one query on first use,
+    highest levels first, so the first proofs after start-up do not pay for it one by one; nodes
+    completed later are added as proofs read them.
     """
 
-    MIN_LEVEL = 8
+    MIN_LEVEL = 6
     MAX_ENTRIES = 1 << 16
 
     def __init__(self) -> None:
         self._hashes: dict[merkle.NodeId, bytes] = {}
+        self._warmed = False
 
     def get(self, node: merkle.NodeId) -> bytes | None:
         return self._hashes.get(node)
@@ -37,6 +40,19 @@ class NodeCache:
     def keep(self, node: merkle.NodeId, value: bytes) -> None:
         if node[0] >= self.MIN_LEVEL and len(self._hashes) < self.MAX_ENTRIES:
             self._hashes[node] = value
+
+    def warm(self, raw: rawsql.Raw) -> None:
+        """Load the stored upper-level hashes, once (a cheap range read of the node table)."""
+        if self._warmed:
+            return
+        self._warmed = True
+        rows = raw.all(
+            "SELECT level, idx, hash FROM log_nodes WHERE level >= ? "
+            "ORDER BY level DESC, idx LIMIT ?",
+            (self.MIN_LEVEL, self.MAX_ENTRIES),
+        )
+        for level, index, node in rows:
+            self.keep((level, index), bytes(node))
 
 
 def fetcher(conn: Connection, cache: NodeCache | None = None) -> merkle.Fetch:
@@ -47,6 +63,8 @@ def fetcher(conn: Connection, cache: NodeCache | None = None) -> merkle.Fetch:
     Nodes in ``cache`` are not read again; upper-level nodes read are added to it.
     """
     raw = rawsql.Raw(conn)
+    if cache is not None:
+        cache.warm(raw)
 
     def fetch(ids: Sequence[merkle.NodeId]) -> dict[merkle.NodeId, bytes]:
         found: dict[merkle.NodeId, bytes] = {}
