@@ -38,8 +38,9 @@ BENCHMARKS: dict[str, Callable[[Context], list[Figure]]] = {
     "audit": audit.run,
     "proof": proofs.run,
     "api": lambda ctx: __import__("bench.api", fromlist=["run"]).run(ctx),  # loads Flask: lazily
+    "provenance": lambda ctx: __import__("bench.provenance", fromlist=["run"]).run(ctx),
 }
-NEEDS_LEDGERS = {"audit", "proof"}
+NEEDS_LEDGERS = {"audit", "proof", "provenance"}
 RESULTS = BENCH_DIR / "results.json"
 
 
