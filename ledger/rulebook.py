@@ -22,7 +22,8 @@ def evolve(obj: _T, **changes: Any) -> _T:
     generated ``__init__`` through keyword matching. The domain types have no ``__post_init__``
     and no slots, so copying the instance dict is the same object; unknown names still fail.
     """
-    unknown = changes.keys() - _field_names(type(obj))
+    kind: Any = type(obj)
+    unknown = changes.keys() - _field_names(kind)
     if unknown:
         raise TypeError(f"{type(obj).__name__} has no field(s) {', '.join(sorted(unknown))}")
     new = object.__new__(type(obj))
@@ -32,7 +33,7 @@ def evolve(obj: _T, **changes: Any) -> _T:
 
 
 @cache
-def _field_names(cls: type) -> frozenset[str]:
+def _field_names(cls: Any) -> frozenset[str]:
     if hasattr(cls, "__post_init__") or hasattr(cls, "__slots__"):
         raise TypeError(f"evolve() does not handle {cls.__name__}: use dataclasses.replace")
     return frozenset(f.name for f in fields(cls))

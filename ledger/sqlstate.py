@@ -44,11 +44,15 @@ class _Kind:
 
 def _dataclass_row(value: Any, **renames: str) -> dict[str, Any]:
     """A shallow row of a flat domain object (``asdict`` deep-copies: 20x slower here)."""
-    data = {}
+    fields_of = value.__dict__  # the domain types are plain frozen dataclasses, without slots
     kind: Any = type(value)
-    for name in _field_names(kind):
-        item = getattr(value, name)
-        data[renames.get(name, name)] = list(item) if isinstance(item, tuple) else item
+    if renames:
+        data = {renames.get(name, name): fields_of[name] for name in _field_names(kind)}
+    else:
+        data = {name: fields_of[name] for name in _field_names(kind)}
+    for name, item in data.items():
+        if type(item) is tuple:
+            data[name] = list(item)
     return data
 
 

@@ -213,10 +213,13 @@ class _Replayer:
         if seq != self.done:
             raise _Stop(self.done, f"entry {self.done} is missing (the next stored is {seq}).")
         leaf = merkle.leaf_hash(data)
-        try:
-            claimed_seq, prev, logged, sig, statement_bytes = entries.split(data)
-        except LedgerError as exc:
-            raise _Stop(seq, f"the entry bytes are malformed: {exc.message}") from exc
+        if parsed is not None:
+            claimed_seq, prev, logged, sig, statement_bytes, _ = parsed
+        else:
+            try:
+                claimed_seq, prev, logged, sig, statement_bytes = entries.split(data)
+            except LedgerError as exc:
+                raise _Stop(seq, f"the entry bytes are malformed: {exc.message}") from exc
         if claimed_seq != seq:
             raise _Stop(seq, f"the entry says it is entry {claimed_seq}.")
         if prev != self.prev:
