@@ -51,7 +51,7 @@ from bench.ledgers import (
 )
 from bench.measure import Figure, median, ratio_figure
 from bench.workload import COOPERATIVES, LotState, Workload, sign_spec
-from ledger.custody.log import ACCEPTED, Result
+from ledger.custody.log import ACCEPTED, DUPLICATE, Result
 from ledger.db import make_engine
 from ledger.statements import Submission
 
@@ -343,7 +343,8 @@ def _single_result(status: int, body: bytes) -> Result:
 def _check_batch(status: int, body: bytes) -> None:
     if status != 200:
         raise RuntimeError(f"the API refused a benchmark batch ({status}): {body[:300]!r}")
-    refused = [r for r in json.loads(body)["results"] if r["status"] != ACCEPTED]
+    # duplicate: a batch sent again after a 503 that had been committed the first time
+    refused = [r for r in json.loads(body)["results"] if r["status"] not in (ACCEPTED, DUPLICATE)]
     if refused:
         raise RuntimeError(f"the API refused {len(refused)} statements of a batch: {refused[0]}")
 
