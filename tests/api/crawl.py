@@ -48,6 +48,7 @@ QUERY_VALUES = {
     "seq": "3",
     "size": "10",
     "old": "2",
+    "since": "2",
     "new": "10",
 }
 

@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 from demo_ledger import load_demo
-from factories import signer
 from flask import Flask
 from flask.testing import FlaskClient
-from ledgers import DATA_KEY
+from prov_helpers import app_config
 from sqlalchemy import Engine
 
 from api import create_app, dispose
@@ -18,13 +17,6 @@ from ledger.custody.log import Ledger
 from ledger.db import make_engine
 from ledger.demo import DemoSummary
 from ledger.migrate import upgrade
-from ledger.sealing import Sealer
-
-
-def app_config(db_url: str, **overrides: object) -> dict[str, object]:
-    """A test app on ``db_url`` with the fixed test keys (as tests/api's helper)."""
-    return {"DATABASE_URL": db_url, "TESTING": True, "OPERATOR_SIGNER": signer("operator"),
-            "SEALER": Sealer(DATA_KEY), **overrides}  # fmt: skip
 
 
 @pytest.fixture

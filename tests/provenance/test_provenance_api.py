@@ -14,6 +14,7 @@ import zxingcpp
 from flask import Flask
 from flask.testing import FlaskClient
 from png_reader import read_grey
+from prov_helpers import app_config
 
 from api import create_app, dispose
 from ledger import canonical
@@ -134,8 +135,6 @@ def test_the_qr_svg_is_well_formed(web: FlaskClient) -> None:
 
 @pytest.fixture
 def public_app(db_url: str, demo_app: Flask) -> Iterator[Flask]:
-    from conftest import app_config
-
     app = create_app(app_config(db_url, LEDGER_PUBLIC_URL="https://trace.example.org/"))
     yield app
     dispose(app)
