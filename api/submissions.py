@@ -9,6 +9,7 @@ that covers it: a proof, not a promise.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -20,6 +21,12 @@ from ledger.custody.log import ACCEPTED, REJECTED, Ledger, Result
 from ledger.disclosures import Disclosure
 from ledger.errors import ConfigError, LedgerError, TooLargeError
 from ledger.statements import MAX_DISCLOSURES, Envelope, Submission
+
+# Inclusion proofs computed at once in a process. The callers of one group commit wake together
+# and each wants a proof; more at once than the engine's pool keeps (5) would open and close an
+# overflow connection apiece, which on PostgreSQL means a new server process every time.
+PROOF_SLOTS = 4
+_proof_slots = threading.BoundedSemaphore(PROOF_SLOTS)
 
 
 @dataclass(frozen=True)
@@ -88,9 +95,16 @@ def submit(ledger: Ledger, item: Mapping[str, Any]) -> Receipt:
         statement.actor,
         statement.key,
         statement.n,
-        proofs.inclusion_in(ledger, result.seq, result.leaf_hash, checkpoint),
+        _inclusion(ledger, result.seq, result.leaf_hash, checkpoint),
         checkpoint,
     )
+
+
+def _inclusion(
+    ledger: Ledger, seq: int, leaf_hash: bytes, checkpoint: proofs.SignedCheckpoint
+) -> proofs.InclusionProof:
+    with _proof_slots:
+        return proofs.inclusion_in(ledger, seq, leaf_hash, checkpoint)
 
 
 def submit_batch(ledger: Ledger, items: Sequence[Mapping[str, Any]]) -> BatchReceipt:
