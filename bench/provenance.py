@@ -48,9 +48,8 @@ def run(ctx: Context) -> list[Figure]:
     # --quick: its "small" ledger (1k) is mostly setup; its medium (2k) stands in for 10k
     small = ctx.scale.medium if ctx.scale.name == "quick" else ctx.scale.small
     large = ctx.scale.large
-    engines = {
-        size: make_engine(sqlite_url(_scratch(ctx.ledgers[size], size))) for size in (small, large)
-    }
+    scratch = {size: _scratch(ctx.ledgers[size], size) for size in (small, large)}
+    engines = {size: make_engine(sqlite_url(path)) for size, path in scratch.items()}
     try:
         ledgers = {size: _prepare(engine) for size, engine in engines.items()}
         bundle_times = _time_bundles(ledgers)
@@ -60,6 +59,8 @@ def run(ctx: Context) -> list[Figure]:
     finally:
         for engine in engines.values():
             engine.dispose()
+        for path in scratch.values():  # a copy of the 1M ledger is over a gigabyte
+            remove_sqlite(path)
     return figures
 
 
