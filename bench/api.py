@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -110,15 +111,18 @@ def _on_postgres(ctx: Context, scale: ApiScale) -> list[Figure]:
 def _on(ctx: Context, scale: ApiScale, where: str, url: str, engine: Any) -> list[Figure]:
     keys_dir = BENCH_DIR / f"api-{where}-keys"
     workload = Workload(pool=ctx.pool)
-    seed_ledger(engine, keys_dir, workload, wave=scale.wave)
-    issued = issue_tokens(engine)
-    engine.dispose()
-    with serving(url, keys_dir, issued, where) as server, load_generator(server) as load:
-        bench = _Bench(ctx, scale, where, server, load, workload)
-        bench.warm_up()
-        figures = bench.single()
-        figures += bench.latency()
-        figures += bench.batch()
+    try:
+        seed_ledger(engine, keys_dir, workload, wave=scale.wave)
+        issued = issue_tokens(engine)
+        engine.dispose()
+        with serving(url, keys_dir, issued, where) as server, load_generator(server) as load:
+            bench = _Bench(ctx, scale, where, server, load, workload)
+            bench.warm_up()
+            figures = bench.single()
+            figures += bench.latency()
+            figures += bench.batch()
+    finally:
+        shutil.rmtree(keys_dir, ignore_errors=True)  # the server's log is kept beside it
     return figures
 
 
