@@ -262,7 +262,7 @@ class Envelope:
                 field="envelope",
             )
         statement = Statement.from_json(obj["statement"])
-        statement_bytes = canonical.dumps(obj["statement"])
+        statement_bytes = canonical.dumps_received(obj["statement"])  # verified, not signed, here
         if len(statement_bytes) > MAX_STATEMENT_BYTES:
             raise TooLargeError(
                 f"the statement is {len(statement_bytes)} bytes; the limit is "

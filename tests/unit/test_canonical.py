@@ -64,6 +64,7 @@ def _fast_equals_rfc8785(value: Any) -> None:
     expected = bytes(rfc8785.dumps(value))
     assert canonical.dumps(value) == expected
     assert canonical.dumps_fast(value) == expected
+    assert canonical.dumps_received(value) == expected
 
 
 @settings(max_examples=150, deadline=None)
@@ -109,6 +110,7 @@ def test_loads_inverts_dumps(value: Any) -> None:
 def test_dumps_known_bytes(value: Any, expected: bytes) -> None:
     assert canonical.dumps(value) == expected
     assert canonical.dumps_fast(value) == expected
+    assert canonical.dumps_received(value) == expected
 
 
 # -- check_value: the data model ----------------------------------------------------------------
@@ -144,6 +146,8 @@ def test_dumps_known_bytes(value: Any, expected: bytes) -> None:
 def test_check_value_rejects(value: Any, field: str, match: str) -> None:
     with pytest.raises(ValidationError, match=match) as info:
         canonical.check_value(value)
+    with pytest.raises(ValidationError, match=match):  # received values are checked the same
+        canonical.dumps_received(value)
     assert info.value.code == "invalid"
     assert info.value.details["field"] == field
     with pytest.raises(ValidationError, match=match):
