@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -36,6 +37,7 @@ ROLES = frozenset(
 MINERALS = frozenset({"tin", "tantalum", "tungsten", "gold", "cobalt"})
 FORMS = frozenset({"ore", "concentrate", "dore", "metal"})
 INSPECTION_STATUSES = frozenset({"green", "yellow", "red", "blue"})
+SITE_EFFECTS = frozenset({"accept", "flag", "refuse"})  # what a site's status does to its lots
 CLAIMS = frozenset(
     {
         "site.inspection",
@@ -51,6 +53,19 @@ CLAIMS = frozenset(
     }
 )
 SUBJECT_KINDS = frozenset({"site", "actor", "lot"})
+# OECD Due Diligence Guidance, Annex II: the risks an incident reports.
+INCIDENT_CATEGORIES = frozenset(
+    {
+        "serious_abuses",
+        "non_state_armed_groups",
+        "security_forces",
+        "bribery_fraudulent_origin",
+        "money_laundering",
+        "taxes_fees_royalties",
+    }
+)
+SEVERITIES = frozenset({"low", "medium", "high", "critical"})
+VOCABULARY = 1  # the latest version of the attestation vocabulary (see CLAIM_RULES)
 MAX_MASS_G = 10**12  # a million tonnes: far beyond any lot, well inside the safe integer range
 PPM = 1_000_000
 
@@ -62,6 +77,7 @@ PRIVATE_FIELDS: dict[str, frozenset[str]] = {
     "lot.receive": frozenset({"invoice"}),
     "lot.export": frozenset({"price", "invoice"}),
     "attestation": frozenset({"report"}),
+    "incident": frozenset({"details", "witnesses"}),
 }
 
 Check = Callable[[Any, str], Any]
@@ -210,6 +226,114 @@ mass = integer(1, MAX_MASS_G)
 grade = integer(0, PPM)
 tags = listof(tag, 0, 256)
 
+
+def _any_object(value: Any, path: str) -> dict[str, Any]:
+    """Any object: its members are checked by the claim's own schema (:data:`CLAIM_RULES`)."""
+    if not isinstance(value, dict):
+        raise _fail(path, "must be an object.")
+    return value
+
+
+# -- the attestation vocabulary, version 1 ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClaimRule:
+    """What a claim of the vocabulary needs: its fields, subjects and signers.
+
+    ``fields`` checks ``body.fields``; ``check`` (optional) relates fields to each other or to
+    the rest of the body; ``subjects`` are the subject kinds the claim may be about, ``signers``
+    the roles that may sign it. The rules (``ledger.custody.rules``) enforce the last two.
+    """
+
+    fields: Check
+    subjects: frozenset[str]
+    signers: frozenset[str]
+    check: Callable[[dict[str, Any]], None] | None = None
+
+
+_COUNT = integer(0, 10_000_000)
+_VISITS = integer(1, 1_000)
+_BOTH = frozenset({"auditor", "inspector"})
+
+
+def _women_within_workers(body: dict[str, Any]) -> None:
+    if body["fields"]["women"] > body["fields"]["workers"]:
+        raise _fail("body.fields.women", "must not exceed body.fields.workers.")
+
+
+def _use_reduced(body: dict[str, Any]) -> None:
+    if body["fields"]["current_g_month"] >= body["fields"]["baseline_g_month"]:
+        raise _fail("body.fields.current_g_month", "must be below body.fields.baseline_g_month "
+                    "for the use to be reduced.")  # fmt: skip
+
+
+def _assay_has_evidence(body: dict[str, Any]) -> None:
+    if not body["evidence"]:
+        raise _fail("body.evidence", "must hold the digest of the assay certificate.")
+
+
+def _inspection_result(body: dict[str, Any]) -> None:
+    if body.get("result") not in {"green", "yellow", "red"}:
+        raise ValidationError(
+            "a site.inspection attests a site, with result green, yellow or red.",
+            code="bad_claim",
+            field="body.result",
+        )
+
+
+CLAIM_RULES: dict[str, ClaimRule] = {
+    "site.inspection": ClaimRule(
+        obj({"inspector": text(), "agency": text(), "date": day}),
+        frozenset({"site"}),
+        frozenset({"inspector"}),
+        _inspection_result,
+    ),
+    "child_labour_free": ClaimRule(
+        obj({"visits": _VISITS}, {"workers_checked": _COUNT}),
+        frozenset({"site", "actor", "lot"}),
+        _BOTH,
+    ),
+    "mercury_free": ClaimRule(
+        obj({"method": text()}, {"samples": _COUNT}), frozenset({"site", "actor", "lot"}), _BOTH
+    ),
+    "mercury_use_reduced": ClaimRule(
+        obj({"baseline_g_month": _COUNT, "current_g_month": _COUNT}),
+        frozenset({"site", "actor"}),
+        _BOTH,
+        _use_reduced,
+    ),
+    "no_armed_group_presence": ClaimRule(
+        obj({"visits": _VISITS}, {"interviews": _COUNT}), frozenset({"site", "lot"}), _BOTH
+    ),
+    "no_security_force_abuse": ClaimRule(
+        obj({"visits": _VISITS}, {"interviews": _COUNT}), frozenset({"site"}), _BOTH
+    ),
+    "ohs_training": ClaimRule(
+        obj({"trained": integer(1, 10_000_000), "topics": listof(text(100), 1, 32)}),
+        frozenset({"site", "actor"}),
+        _BOTH,
+    ),
+    "women_participation": ClaimRule(
+        obj({"women": _COUNT, "workers": integer(1, 10_000_000)}),
+        frozenset({"site", "actor"}),
+        _BOTH,
+        _women_within_workers,
+    ),
+    "fair_payment": ClaimRule(
+        obj({"basis": text()}, {"price_share_ppm": grade}), frozenset({"actor", "lot"}), _BOTH
+    ),
+    "assay": ClaimRule(
+        obj(
+            {"grade_ppm": grade, "method": text(100), "laboratory": text()},
+            {"mineral": choice(MINERALS)},
+        ),
+        frozenset({"lot"}),
+        frozenset({"auditor"}),
+        _assay_has_evidence,
+    ),
+}
+
 POLICY = obj(
     {
         "receipt_tolerance_ppm": integer(0, PPM),
@@ -217,7 +341,14 @@ POLICY = obj(
         "merge_tolerance_ppm": integer(0, PPM),
         "capacity_tolerance_ppm": integer(0, PPM),
         "max_future_skew_s": integer(0, 86_400),
-    }
+    },
+    {
+        "site_status": obj(
+            {},
+            {status: choice(SITE_EFFECTS) for status in ("yellow", "blue", "red")},
+        ),
+        "max_transit_days": integer(1, 3650),
+    },
 )
 
 _OUTPUT = obj({"lot": ident, "mass_g": mass, "tags": tags})
@@ -317,14 +448,48 @@ BODIES: dict[str, Check] = {
             "valid_until": day,
             "evidence": listof(digest, 0, 32),
         },
-        {"result": text(100)},
+        {"result": text(100), "vocabulary": integer(1, VOCABULARY), "fields": _any_object},
     ),
     "attestation.revoke": obj({"attestation": ident, "reason": text(500)}),
+    "incident": obj(
+        {
+            "id": ident,
+            "category": choice(INCIDENT_CATEGORIES),
+            "severity": choice(SEVERITIES),
+            "subject": obj({"kind": choice(SUBJECT_KINDS), "id": ident}),
+            "observed": day,
+        },
+        {"summary": text(200)},
+    ),
+    "incident.resolve": obj({"incident": ident, "resolution": text(500)}),
 }
 
 
 def check_body(statement_type: str, body: Any) -> None:
     """Raise :class:`ValidationError` unless ``body`` is a valid body of ``statement_type``."""
     BODIES[statement_type](body, "body")
-    if statement_type == "attestation" and body["valid_until"] < body["valid_from"]:
+    if statement_type == "attestation":
+        _check_attestation(body)
+
+
+def _check_attestation(body: dict[str, Any]) -> None:
+    """The common date order, then the claim's own fields under vocabulary 1.
+
+    An attestation without ``vocabulary`` is checked as before the vocabulary existed (version
+    0: ``result`` free text, no ``fields``), so that entries already logged stay valid.
+    """
+    if body["valid_until"] < body["valid_from"]:
         raise _fail("body.valid_until", "must not be before body.valid_from.")
+    if "vocabulary" not in body:
+        if "fields" in body:
+            raise _fail("body.fields", "needs body.vocabulary (the attestation vocabulary "
+                        f"version, {VOCABULARY}).")  # fmt: skip
+        return
+    if "fields" not in body:
+        raise _fail("body.fields", f"is required under vocabulary {body['vocabulary']}.")
+    claim = CLAIM_RULES[body["claim"]]
+    claim.fields(body["fields"], "body.fields")
+    if claim.check is not None:
+        claim.check(body)
+    if body["claim"] == "site.inspection" and body["fields"]["date"] > body["valid_from"]:
+        raise _fail("body.valid_from", "must not be before body.fields.date (the inspection).")

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 from ledger import bodies, canonical
+from ledger.custody import incidents
 from ledger.custody import rules as custody_rules
 from ledger.errors import ConflictError, NotFoundError, SignatureError, ValidationError
 from ledger.registry import rules as registry_rules
@@ -26,7 +27,11 @@ from ledger.statements import Statement, parse_time
 
 __all__ = ["HANDLERS", "Context", "apply", "prefetch_keys", "signing_key"]
 
-HANDLERS: dict[str, Handler] = {**registry_rules.HANDLERS, **custody_rules.HANDLERS}
+HANDLERS: dict[str, Handler] = {
+    **registry_rules.HANDLERS,
+    **custody_rules.HANDLERS,
+    **incidents.HANDLERS,
+}
 
 
 def signing_key(state: State, statement: Statement) -> bytes:
@@ -57,6 +62,7 @@ def prefetch_keys(statement: Statement) -> Iterator[tuple[str, str]]:
         yield "head", subject
         if subject.startswith("lot:"):
             yield "lot", subject[4:]
+            yield "taint", subject[4:]
     body = statement.body
     for name, kind in _PREFETCH_FIELDS:
         value = body.get(name)
@@ -67,7 +73,7 @@ def prefetch_keys(statement: Statement) -> Iterator[tuple[str, str]]:
         yield from (("tag", tag) for tag in tags if type(tag) is str)
 
 
-_PREFETCH_FIELDS = (("lot", "lot"), ("site", "site"), ("to", "actor"))
+_PREFETCH_FIELDS = (("lot", "lot"), ("site", "site"), ("site", "site_status"), ("to", "actor"))
 
 
 def apply(state: State, statement: Statement, ctx: Context) -> None:

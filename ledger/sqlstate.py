@@ -20,12 +20,19 @@ from ledger.custody.models import (
     AttestationRow,
     FlagRow,
     HeadRow,
+    IncidentRow,
     LedgerRow,
     LotEdgeRow,
     LotRow,
+    LotTaintRow,
+    LotTransitRow,
+    OpenIncidentsRow,
+    SiteStatusChangeRow,
+    SiteStatusRow,
+    SubjectAttestationsRow,
     TagRow,
 )
-from ledger.custody.types import Attestation, Lot
+from ledger.custody.types import Attestation, Incident, Lot, SiteStatus
 from ledger.db import table
 from ledger.registry.models import ActorRow, KeyRow, MinerRow, SiteOutputRow, SiteRow
 from ledger.registry.types import Actor, Key, Miner, Site
@@ -105,6 +112,32 @@ KINDS: dict[str, _Kind] = {
     "attestation": _Kind(
         table(AttestationRow), lambda k, v: _dataclass_row(v), _build(Attestation)
     ),
+    "site_status": _Kind(
+        table(SiteStatusRow),
+        lambda k, v: {**_dataclass_row(v), "records": [list(r) for r in v.records]},
+        lambda row: SiteStatus(**{**row, "records": tuple(tuple(r) for r in row["records"])}),
+    ),
+    "incident": _Kind(table(IncidentRow), lambda k, v: _dataclass_row(v), _build(Incident)),
+    "open_incidents": _Kind(
+        table(OpenIncidentsRow),
+        lambda key, v: {"subject": key, "incidents": list(v)},
+        lambda row: tuple(row["incidents"]),
+    ),
+    "taint": _Kind(
+        table(LotTaintRow),
+        lambda key, v: {"lot": key, "incidents": list(v)},
+        lambda row: tuple(row["incidents"]),
+    ),
+    "transit": _Kind(
+        table(LotTransitRow),
+        lambda key, v: {"lot": key, "dispatched": v},
+        lambda row: row["dispatched"],
+    ),
+    "subject_attestations": _Kind(
+        table(SubjectAttestationsRow),
+        lambda key, v: {"subject": key, "attestations": list(v)},
+        lambda row: tuple(row["attestations"]),
+    ),
 }
 # Flush order respects foreign keys (actors before keys and sites, sites before miners ...).
 FLUSH_ORDER = (
@@ -117,12 +150,19 @@ FLUSH_ORDER = (
     "lot",
     "tag",
     "attestation",
+    "site_status",
+    "incident",
+    "open_incidents",
+    "taint",
+    "transit",
+    "subject_attestations",
     "head",
 )
 
 APPENDED: dict[str, tuple[Table, Callable[[Any], dict[str, Any]]]] = {
     "flag": (table(FlagRow), lambda flag: _dataclass_row(flag)),
     "edge": (table(LotEdgeRow), lambda e: {"child": e[0], "parent": e[1], "seq": e[2]}),
+    "site_status_change": (table(SiteStatusChangeRow), lambda change: _dataclass_row(change)),
 }
 
 
@@ -154,6 +194,13 @@ class SqlBacking:
             for row in self.raw.all(rawsql.select_in(spec.table, len(part)), part):
                 found[row[position]] = spec.from_row(rawsql.from_params(spec.table, row))
         return found
+
+    def children(self, parent: str) -> list[str]:
+        """The lots made from ``parent`` (the provenance DAG downwards)."""
+        rows = self.raw.all(
+            "SELECT child FROM lot_edges WHERE parent = ? ORDER BY child", (parent,)
+        )
+        return [row[0] for row in rows]
 
     def flush(self, changes: Changes) -> None:
         for kind in FLUSH_ORDER:

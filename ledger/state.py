@@ -12,26 +12,72 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ledger.custody.types import Attestation, Flag, Lot
+from ledger.custody.types import (
+    Attestation,
+    Flag,
+    Incident,
+    Lot,
+    SiteStatus,
+    SiteStatusChange,
+)
 from ledger.registry.types import Actor, Key, Miner, Site
+
+_LIMITS = (
+    "receipt_tolerance_ppm",
+    "split_tolerance_ppm",
+    "merge_tolerance_ppm",
+    "capacity_tolerance_ppm",
+    "max_future_skew_s",
+)
+# What a lot from a site of each status gets at lot.register when the genesis policy has no
+# ``site_status`` member (or leaves a status out): accept, accept with a flag, or refuse.
+DEFAULT_SITE_STATUS = {"yellow": "accept", "blue": "flag", "red": "refuse"}
+DEFAULT_MAX_TRANSIT_DAYS = 30
 
 
 @dataclass(frozen=True)
 class Policy:
-    """The ledger's tolerances and limits, fixed by the genesis entry."""
+    """The ledger's tolerances and limits, fixed by the genesis entry.
+
+    ``site_yellow``, ``site_blue`` and ``site_red`` say what ``lot.register`` does with a lot
+    from a site of that inspection status (``accept``, ``flag`` or ``refuse``; green is always
+    accepted). They come from the optional ``site_status`` member of the genesis policy and
+    default to :data:`DEFAULT_SITE_STATUS`. ``max_transit_days`` (optional member, default
+    :data:`DEFAULT_MAX_TRANSIT_DAYS`) is how long a lot may be in transit before its receipt is
+    flagged. :meth:`to_json` writes the optional members only when they differ from their
+    defaults, so that genesis entries made before they existed read the same.
+    """
 
     receipt_tolerance_ppm: int
     split_tolerance_ppm: int
     merge_tolerance_ppm: int
     capacity_tolerance_ppm: int
     max_future_skew_s: int
+    site_yellow: str = DEFAULT_SITE_STATUS["yellow"]
+    site_blue: str = DEFAULT_SITE_STATUS["blue"]
+    site_red: str = DEFAULT_SITE_STATUS["red"]
+    max_transit_days: int = DEFAULT_MAX_TRANSIT_DAYS
 
     @classmethod
     def from_json(cls, obj: dict[str, Any]) -> Policy:
-        return cls(**{name: int(obj[name]) for name in cls.__dataclass_fields__})
+        effects = {**DEFAULT_SITE_STATUS, **obj.get("site_status", {})}
+        values: dict[str, Any] = {name: int(obj[name]) for name in _LIMITS}
+        values.update({f"site_{status}": str(effect) for status, effect in effects.items()})
+        values["max_transit_days"] = int(obj.get("max_transit_days", DEFAULT_MAX_TRANSIT_DAYS))
+        return cls(**values)
 
-    def to_json(self) -> dict[str, int]:
-        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {name: getattr(self, name) for name in _LIMITS}
+        effects = {status: self.site_effect(status) for status in DEFAULT_SITE_STATUS}
+        if effects != DEFAULT_SITE_STATUS:
+            out["site_status"] = effects
+        if self.max_transit_days != DEFAULT_MAX_TRANSIT_DAYS:
+            out["max_transit_days"] = self.max_transit_days
+        return out
+
+    def site_effect(self, status: str) -> str:
+        """``accept``, ``flag`` or ``refuse``: what a lot from a site of ``status`` gets."""
+        return "accept" if status == "green" else str(getattr(self, f"site_{status}"))
 
 
 DEFAULT_POLICY = Policy(
@@ -69,6 +115,20 @@ class State(Protocol):
     def put_attestation(self, attestation: Attestation, new: bool) -> None: ...
     def add_flag(self, flag: Flag) -> None: ...
     def add_edge(self, child: str, parent: str, seq: int) -> None: ...
+    def site_status(self, site_id: str) -> SiteStatus | None: ...
+    def put_site_status(self, status: SiteStatus, new: bool) -> None: ...
+    def add_site_status_change(self, change: SiteStatusChange) -> None: ...
+    def incident(self, incident_id: str) -> Incident | None: ...
+    def put_incident(self, incident: Incident, new: bool) -> None: ...
+    def open_incidents(self, subject: str) -> tuple[str, ...]: ...
+    def set_open_incidents(self, subject: str, incident_ids: tuple[str, ...]) -> None: ...
+    def lot_taint(self, lot_id: str) -> tuple[str, ...]: ...
+    def set_lot_taint(self, lot_id: str, incident_ids: tuple[str, ...]) -> None: ...
+    def lot_children(self, lot_id: str) -> tuple[str, ...]: ...
+    def dispatched(self, lot_id: str) -> str | None: ...
+    def set_dispatched(self, lot_id: str, time: str) -> None: ...
+    def subject_attestations(self, subject: str) -> tuple[str, ...]: ...
+    def set_subject_attestations(self, subject: str, attestation_ids: tuple[str, ...]) -> None: ...
 
 
 class Backing(Protocol):
@@ -293,6 +353,68 @@ class OverlayState:
 
     def add_edge(self, child: str, parent: str, seq: int) -> None:
         self._staged.append("edge", (child, parent, seq))
+
+    def site_status(self, site_id: str) -> SiteStatus | None:
+        return self._get("site_status", site_id)  # type: ignore[no-any-return]
+
+    def put_site_status(self, status: SiteStatus, new: bool) -> None:
+        self._put("site_status", status.site, status, new)
+
+    def add_site_status_change(self, change: SiteStatusChange) -> None:
+        self._staged.append("site_status_change", change)
+
+    def incident(self, incident_id: str) -> Incident | None:
+        return self._get("incident", incident_id)  # type: ignore[no-any-return]
+
+    def put_incident(self, incident: Incident, new: bool) -> None:
+        self._put("incident", incident.id, incident, new)
+
+    def open_incidents(self, subject: str) -> tuple[str, ...]:
+        found = self._get("open_incidents", subject)
+        return () if found is None else tuple(found)
+
+    def set_open_incidents(self, subject: str, incident_ids: tuple[str, ...]) -> None:
+        self._put("open_incidents", subject, incident_ids, False)
+
+    def lot_taint(self, lot_id: str) -> tuple[str, ...]:
+        found = self._get("taint", lot_id)
+        return () if found is None else tuple(found)
+
+    def set_lot_taint(self, lot_id: str, incident_ids: tuple[str, ...]) -> None:
+        self._put("taint", lot_id, incident_ids, False)
+
+    def dispatched(self, lot_id: str) -> str | None:
+        return self._get("transit", lot_id)  # type: ignore[no-any-return]
+
+    def set_dispatched(self, lot_id: str, time: str) -> None:
+        self._put("transit", lot_id, time, False)
+
+    def subject_attestations(self, subject: str) -> tuple[str, ...]:
+        found = self._get("subject_attestations", subject)
+        return () if found is None else tuple(found)
+
+    def set_subject_attestations(self, subject: str, attestation_ids: tuple[str, ...]) -> None:
+        self._put("subject_attestations", subject, attestation_ids, False)
+
+    def lot_children(self, lot_id: str) -> tuple[str, ...]:
+        """The lots made from ``lot_id``, from the edges stored, accepted and staged.
+
+        Not cached: the edges of a lot grow, and the walks that need them are rare (an incident
+        about a lot opening or resolved).
+        """
+        children = set(self._backing_children(lot_id))
+        for changes in (self.accepted, self._staged):
+            children.update(
+                c for c, parent, _seq in changes.appended.get("edge", ()) if parent == lot_id
+            )
+        return tuple(sorted(children))
+
+    def _backing_children(self, lot_id: str) -> list[str]:
+        if isinstance(self._backing, _MemoryBacking):
+            edges = self._backing.appended.get("edge", [])
+            return [child for child, parent, _seq in edges if parent == lot_id]
+        children = getattr(self._backing, "children", None)
+        return [] if children is None else list(children(lot_id))
 
 
 def MemoryState() -> OverlayState:

@@ -43,6 +43,8 @@ STATEMENT_TYPES = frozenset(
         "lot.export",
         "attestation",
         "attestation.revoke",
+        "incident",
+        "incident.resolve",
     }
 )
 
@@ -50,7 +52,9 @@ STATEMENT_TYPES = frozenset(
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}\Z")
 KEY_ID_RE = re.compile(r"^[0-9a-f]{64}\Z")
 TIME_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?Z\Z")
-SUBJECT_RE = re.compile(r"^(actor|site|miner|lot|attestation):[A-Za-z0-9][A-Za-z0-9._:-]{0,63}\Z")
+SUBJECT_RE = re.compile(
+    r"^(actor|site|miner|lot|attestation|incident):[A-Za-z0-9][A-Za-z0-9._:-]{0,63}\Z"
+)
 _FIELDS = ("v", "ledger", "type", "actor", "key", "n", "time", "after", "body", "sd")
 
 

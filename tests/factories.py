@@ -105,6 +105,10 @@ def subjects_of(statement: Statement) -> tuple[str, ...]:
         return (f"attestation:{body['id']}",)
     if kind == "attestation.revoke":
         return (f"attestation:{body['attestation']}",)
+    if kind == "incident":
+        return (f"incident:{body['id']}",)
+    if kind == "incident.resolve":
+        return (f"incident:{body['incident']}",)
     raise ValueError(f"unknown statement type {kind}")
 
 
@@ -118,6 +122,8 @@ def after_of(statement_type: str, body: Mapping[str, Any]) -> tuple[str, ...]:
         return (f"actor:{body['actor']}",)
     if statement_type == "attestation.revoke":
         return (f"attestation:{body['attestation']}",)
+    if statement_type == "incident.resolve":
+        return (f"incident:{body['incident']}",)
     return ()
 
 
@@ -278,6 +284,8 @@ class World:
         capacity_g_month: int = 10_000_000,
         by: str = "registrar",
         status: str = "green",
+        licence_expires: str = "2030-12-31",
+        time: datetime | str | None = None,
     ) -> Submission:
         body = {
             "id": site_id,
@@ -286,12 +294,12 @@ class World:
             "region": "South Kivu",
             "location": {"lat_e6": -2_500_000, "lon_e6": 28_860_000},
             "minerals": list(minerals),
-            "licence": {"number": f"PE-{site_id}", "expires": "2030-12-31"},
+            "licence": {"number": f"PE-{site_id}", "expires": licence_expires},
             "cooperative": cooperative,
             "capacity_g_month": capacity_g_month,
             "inspection_status": status,
         }
-        return self.sign(by, "site.register", body)
+        return self.sign(by, "site.register", body, time=time)
 
     def register_miner(
         self,
@@ -333,6 +341,7 @@ class World:
         tags: Sequence[str] | None = None,
         extracted: str = "2026-01-10",
         private: Mapping[str, Any] | None = None,
+        time: datetime | str | None = None,
     ) -> Submission:
         body = {
             "lot": lot,
@@ -344,7 +353,7 @@ class World:
             "tags": list(tags) if tags is not None else [f"T-{lot}"],
             "extracted": extracted,
         }
-        return self.sign(by, "lot.register", body, private=private)
+        return self.sign(by, "lot.register", body, private=private, time=time)
 
     def dispatch(
         self,
@@ -462,7 +471,11 @@ class World:
         valid_from: str = "2026-01-01",
         valid_until: str = "2026-12-31",
         evidence: Sequence[str] = (),
+        vocabulary: int | None = None,
+        fields: Mapping[str, Any] | None = None,
+        time: datetime | str | None = None,
     ) -> Submission:
+        """attestation; ``vocabulary`` and ``fields`` give the claim's own fields (version 1)."""
         body: dict[str, Any] = {
             "id": attestation_id,
             "claim": claim,
@@ -473,13 +486,76 @@ class World:
         }
         if result is not None:
             body["result"] = result
-        return self.sign(by, "attestation", body)
+        if vocabulary is not None:
+            body["vocabulary"] = vocabulary
+        if fields is not None:
+            body["fields"] = dict(fields)
+        return self.sign(by, "attestation", body, time=time)
+
+    def inspect(
+        self,
+        attestation_id: str,
+        result: str,
+        *,
+        site: str = "site-a",
+        by: str = "inspector-a",
+        date: str = "2026-01-10",
+        valid_from: str | None = None,
+        valid_until: str = "2026-12-31",
+        time: datetime | str | None = None,
+    ) -> Submission:
+        """A vocabulary-1 ``site.inspection`` of ``site`` with ``result``, made on ``date``."""
+        fields = {"inspector": "A. Inspector", "agency": "CEEC South Kivu", "date": date}
+        return self.attest(
+            attestation_id,
+            by=by,
+            claim="site.inspection",
+            subject=site,
+            result=result,
+            valid_from=valid_from or date,
+            valid_until=valid_until,
+            vocabulary=1,
+            fields=fields,
+            time=time,
+        )
 
     def revoke_attestation(
         self, attestation_id: str, *, by: str = "auditor-a", reason: str = "issued in error"
     ) -> Submission:
         body = {"attestation": attestation_id, "reason": reason}
         return self.sign(by, "attestation.revoke", body)
+
+    # -- due diligence --------------------------------------------------------------------
+    def report_incident(
+        self,
+        incident_id: str,
+        *,
+        by: str = "trader-a",
+        kind: str = "lot",
+        subject: str = "lot-1",
+        category: str = "serious_abuses",
+        severity: str = "high",
+        observed: str = "2026-01-14",
+        summary: str | None = None,
+        private: Mapping[str, Any] | None = None,
+    ) -> Submission:
+        """incident; ``private`` may hold ``details`` and ``witnesses`` (disclosures)."""
+        body: dict[str, Any] = {
+            "id": incident_id,
+            "category": category,
+            "severity": severity,
+            "subject": {"kind": kind, "id": subject},
+            "observed": observed,
+        }
+        if summary is not None:
+            body["summary"] = summary
+        return self.sign(by, "incident", body, private=private)
+
+    def resolve_incident(
+        self, incident_id: str, *, by: str = "auditor-a", resolution: str = "verified and remedied"
+    ) -> Submission:
+        body = {"incident": incident_id, "resolution": resolution}
+        return self.sign(by, "incident.resolve", body)
 
 
 class MemoryLog:

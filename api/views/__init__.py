@@ -10,11 +10,19 @@ from __future__ import annotations
 
 from api import auth
 from api.blueprint import Api
-from api.views import custody, log, private, provenance, registry, statements
+from api.views import custody, duediligence, log, private, provenance, registry, statements
 
 
 def register(api: Api) -> None:
     auth.document(api)
-    blueprints = (statements.blp, log.blp, registry.blp, custody.blp, private.blp, provenance.blp)
+    blueprints = (
+        statements.blp,
+        log.blp,
+        registry.blp,
+        custody.blp,
+        duediligence.blp,
+        private.blp,
+        provenance.blp,
+    )
     for blueprint in blueprints:
         api.register_blueprint(blueprint)

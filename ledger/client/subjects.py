@@ -23,6 +23,7 @@ _CREATES: dict[str, tuple[str, str]] = {
     "miner.register": ("miner", "id"),
     "lot.register": ("lot", "lot"),
     "attestation": ("attestation", "id"),
+    "incident": ("incident", "id"),
 }
 
 

@@ -47,6 +47,9 @@ DERIVED = (
     registry.ActorRow, registry.KeyRow, registry.SiteRow, registry.MinerRow,
     registry.SiteOutputRow, custody.LedgerRow, custody.HeadRow, custody.LotRow,
     custody.LotEdgeRow, custody.TagRow, custody.AttestationRow, custody.FlagRow,
+    custody.SiteStatusRow, custody.SiteStatusChangeRow, custody.IncidentRow,
+    custody.OpenIncidentsRow, custody.LotTaintRow, custody.LotTransitRow,
+    custody.SubjectAttestationsRow,
 )  # fmt: skip
 
 

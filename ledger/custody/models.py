@@ -164,3 +164,74 @@ class DisclosureRow(Base):
     name: Mapped[str] = mapped_column(String(40))
     ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
     erased: Mapped[str | None] = mapped_column(String(40))
+
+
+class SiteStatusRow(Base):
+    """A site's inspection status as last evaluated (see ``ledger.custody.sitestatus``)."""
+
+    __tablename__ = "site_status"
+    site: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    basis: Mapped[str | None] = mapped_column(String(64))
+    since: Mapped[str | None] = mapped_column(String(10))
+    records: Mapped[list[list[str]]] = mapped_column(JSON)
+    updated_seq: Mapped[int] = mapped_column(BigInteger)
+
+
+class SiteStatusChangeRow(Base):
+    """A site's status history: from entry ``seq`` on, the site was ``status``."""
+
+    __tablename__ = "site_status_history"
+    site: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    status: Mapped[str] = mapped_column(String(16))
+    basis: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(200))
+
+
+class IncidentRow(Base):
+    """A reported incident and, once resolved, the entry and actor that resolved it."""
+
+    __tablename__ = "incidents"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    category: Mapped[str] = mapped_column(String(64), index=True)
+    severity: Mapped[str] = mapped_column(String(16))
+    subject_kind: Mapped[str] = mapped_column(String(16))
+    subject_id: Mapped[str] = mapped_column(String(64), index=True)
+    reporter: Mapped[str] = mapped_column(String(64))
+    observed: Mapped[str] = mapped_column(String(10))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    resolved_seq: Mapped[int | None] = mapped_column(BigInteger)
+    resolved_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class OpenIncidentsRow(Base):
+    """The open incidents about a subject (``site:ID``, ``lot:ID``, ``actor:ID``)."""
+
+    __tablename__ = "open_incidents"
+    subject: Mapped[str] = mapped_column(String(80), primary_key=True)
+    incidents: Mapped[list[str]] = mapped_column(JSON)
+
+
+class LotTaintRow(Base):
+    """The open lot incidents a lot carries, on itself or inherited from its inputs."""
+
+    __tablename__ = "lot_taint"
+    lot: Mapped[str] = mapped_column(String(64), primary_key=True)
+    incidents: Mapped[list[str]] = mapped_column(JSON)
+
+
+class LotTransitRow(Base):
+    """When a lot was last dispatched (its statement's time), for the transit-time flag."""
+
+    __tablename__ = "lot_transit"
+    lot: Mapped[str] = mapped_column(String(64), primary_key=True)
+    dispatched: Mapped[str] = mapped_column(String(40))
+
+
+class SubjectAttestationsRow(Base):
+    """The latest attestation of each claim about a subject (what a lot relies on)."""
+
+    __tablename__ = "subject_attestations"
+    subject: Mapped[str] = mapped_column(String(80), primary_key=True)
+    attestations: Mapped[list[str]] = mapped_column(JSON)

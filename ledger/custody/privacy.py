@@ -20,6 +20,8 @@ A statement's disclosures (its private fields, see :mod:`ledger.disclosures`) ma
   ``attestation``         the attested party: the actor (subject ``actor``), or the
                           cooperative operating the site (subject ``site``); none for a lot,
                           whose holder changes
+  ``incident``            none: the details and witnesses are the reporter's (and the
+                          auditors' and regulators'), never the subject's
   other types             none (they have no private fields)
   ======================  ==================================================================
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ledger.bodies import PPM
+from ledger.bodies import CLAIM_RULES, PPM
+from ledger.custody import flags, incidents, sitestatus
 from ledger.custody.types import CONSUMED, EXPORTED, HELD, IN_TRANSIT, Attestation, Flag, Lot
 from ledger.errors import ConflictError, ForbiddenError, NotFoundError, PolicyError, ValidationError
 from ledger.registry.types import Actor
@@ -92,6 +93,8 @@ def _register(state: State, st: Statement, ctx: Context) -> tuple[str, ...]:
             f"{st.time[:10]}; a lot is registered after it is mined.",
             code="extracted_in_future",
         )
+    sitestatus.check_lot_origin(state, site, st, ctx)
+    flags.licence(state, site, st, ctx)
     month = body["extracted"][:7]
     total = state.site_output(site.id, month) + body["mass_g"]
     if not _within(total, site.capacity_g_month, state.policy().capacity_tolerance_ppm):
@@ -100,6 +103,7 @@ def _register(state: State, st: Statement, ctx: Context) -> tuple[str, ...]:
             f"of {site.capacity_g_month} g a month; check the mass or the site's capacity.",
             code="capacity_exceeded",
         )
+    flags.over_capacity(state, site, st, ctx, total)
     state.set_site_output(site.id, month, total)
     _claim_tags(state, body["tags"], body["lot"], ctx.seq)
     lot = Lot(
@@ -117,6 +121,7 @@ def _register(state: State, st: Statement, ctx: Context) -> tuple[str, ...]:
         updated_seq=ctx.seq,
     )
     state.put_lot(lot, new=True)
+    incidents.inherit(state, ctx, lot, ())
     return (f"lot:{lot.id}",)
 
 
@@ -144,6 +149,7 @@ def _dispatch(state: State, st: Statement, ctx: Context) -> tuple[str, ...]:
             f"{list(lot.tags)}.",
             code="tag_mismatch",
         )
+    flags.note_dispatch(state, lot.id, st)
     state.put_lot(
         evolve(
             lot,
@@ -171,6 +177,7 @@ def _receive(state: State, st: Statement, ctx: Context) -> tuple[str, ...]:
             f"lot {lot.id} was dispatched to {lot.addressee}, not to {actor.id}.",
             code="not_addressee",
         )
+    flags.transit(state, lot, st, ctx)
     measured, sent = st.body["mass_g"], lot.dispatched_mass_g or lot.mass_g
     tolerance = state.policy().receipt_tolerance_ppm
     if abs(measured - sent) * PPM > sent * tolerance:
@@ -233,20 +240,19 @@ def _split(state: State, st: Statement, ctx: Context) -> tuple[str, ...]:
     for out in outputs:
         _new_lot(state, out["lot"])
         _claim_tags(state, out["tags"], out["lot"], ctx.seq)
-        state.put_lot(
-            evolve(
-                lot,
-                id=out["lot"],
-                mass_g=out["mass_g"],
-                initial_mass_g=out["mass_g"],
-                tags=tuple(sorted(out["tags"])),
-                status=HELD,
-                created_seq=ctx.seq,
-                updated_seq=ctx.seq,
-            ),
-            new=True,
+        part = evolve(
+            lot,
+            id=out["lot"],
+            mass_g=out["mass_g"],
+            initial_mass_g=out["mass_g"],
+            tags=tuple(sorted(out["tags"])),
+            status=HELD,
+            created_seq=ctx.seq,
+            updated_seq=ctx.seq,
         )
+        state.put_lot(part, new=True)
         state.add_edge(out["lot"], lot.id, ctx.seq)
+        incidents.inherit(state, ctx, part, (lot,))
         touched.append(f"lot:{out['lot']}")
     return tuple(touched)
 
@@ -305,25 +311,24 @@ def _produce(
     for out in outputs:
         _new_lot(state, out.lot)
         _claim_tags(state, list(out.tags), out.lot, ctx.seq)
-        state.put_lot(
-            Lot(
-                id=out.lot,
-                mineral=out.mineral,
-                form=out.form,
-                mass_g=out.mass_g,
-                initial_mass_g=out.mass_g,
-                grade_ppm=out.grade_ppm,
-                custodian=actor.id,
-                status=HELD,
-                tags=tuple(sorted(out.tags)),
-                origins=origins,
-                created_seq=ctx.seq,
-                updated_seq=ctx.seq,
-            ),
-            new=True,
+        made = Lot(
+            id=out.lot,
+            mineral=out.mineral,
+            form=out.form,
+            mass_g=out.mass_g,
+            initial_mass_g=out.mass_g,
+            grade_ppm=out.grade_ppm,
+            custodian=actor.id,
+            status=HELD,
+            tags=tuple(sorted(out.tags)),
+            origins=origins,
+            created_seq=ctx.seq,
+            updated_seq=ctx.seq,
         )
+        state.put_lot(made, new=True)
         for lot in inputs:
             state.add_edge(out.lot, lot.id, ctx.seq)
+        incidents.inherit(state, ctx, made, inputs)
         touched.append(f"lot:{out.lot}")
     return tuple(touched)
 
@@ -367,6 +372,8 @@ def _export(state: State, st: Statement, ctx: Context) -> tuple[str, ...]:
     actor = signer(state, st)
     require_role(actor, {"exporter"}, "export lots")
     lot = _held_by(state, st.body["lot"], actor)
+    incidents.require_untainted(state, lot)
+    flags.relied_on(state, lot, st, ctx)
     state.put_lot(evolve(lot, status=EXPORTED, updated_seq=ctx.seq), new=False)
     return (f"lot:{lot.id}",)
 
@@ -388,21 +395,48 @@ def _attest(state: State, st: Statement, ctx: Context) -> tuple[str, ...]:
             code="bad_claim",
             field="body.result",
         )
-    state.put_attestation(
-        Attestation(
-            body["id"],
-            body["claim"],
-            kind,
-            subject_id,
-            actor.id,
-            body["valid_from"],
-            body["valid_until"],
-            body.get("result"),
-            ctx.seq,
-        ),
-        new=True,
+    if "vocabulary" in body:
+        _check_vocabulary(actor, st)
+    if body["claim"] == "site.inspection":
+        made = body["fields"]["date"] if "vocabulary" in body else body["valid_from"]
+        record = (body["id"], body["result"], made, body["valid_from"], body["valid_until"])
+        sitestatus.add_inspection(state, subject_id, record, st, ctx)
+    attestation = Attestation(
+        body["id"],
+        body["claim"],
+        kind,
+        subject_id,
+        actor.id,
+        body["valid_from"],
+        body["valid_until"],
+        body.get("result"),
+        ctx.seq,
     )
+    state.put_attestation(attestation, new=True)
+    flags.note_attestation(state, attestation)
     return (f"attestation:{body['id']}",)
+
+
+def _check_vocabulary(actor: Actor, st: Statement) -> None:
+    """Under vocabulary 1, the claim's own subject kinds, signer roles and dates."""
+    body = st.body
+    rule = CLAIM_RULES[body["claim"]]
+    kind = body["subject"]["kind"]
+    if kind not in rule.subjects:
+        raise ValidationError(
+            f"the subject of a {body['claim']} attestation must be of kind "
+            f"{' or '.join(sorted(rule.subjects))}, not {kind}.",
+            code="bad_subject",
+            field="body.subject.kind",
+        )
+    require_role(actor, set(rule.signers), f"sign {body['claim']} attestations")
+    if body["claim"] == "site.inspection" and body["fields"]["date"] > st.time[:10]:
+        raise ValidationError(
+            f"the inspection date {body['fields']['date']} is after the statement's date "
+            f"{st.time[:10]}; an inspection is attested after it took place.",
+            code="inspected_in_future",
+            field="body.fields.date",
+        )
 
 
 def _revoke_attestation(state: State, st: Statement, ctx: Context) -> tuple[str, ...]:
@@ -417,7 +451,11 @@ def _revoke_attestation(state: State, st: Statement, ctx: Context) -> tuple[str,
         )
     if attestation.revoked_seq is not None:
         raise ConflictError("that attestation is already revoked.", code="already_revoked")
-    state.put_attestation(evolve(attestation, revoked_seq=ctx.seq), new=False)
+    revoked = evolve(attestation, revoked_seq=ctx.seq)
+    state.put_attestation(revoked, new=False)
+    flags.revoked(state, revoked, ctx)
+    if attestation.claim == "site.inspection":
+        sitestatus.revoke_inspection(state, attestation.subject_id, attestation.id, st, ctx)
     return (f"attestation:{attestation.id}",)
 
 

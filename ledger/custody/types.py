@@ -52,3 +52,52 @@ class Flag:
     severity: str
     subject: str
     message: str
+
+
+# A site's inspection record: (attestation id, "" for the registration; result; date made;
+# valid_from; valid_until), kept in log order while not revoked.
+InspectionRecord = tuple[str, str, str, str, str]
+
+
+@dataclass(frozen=True)
+class SiteStatus:
+    """A site's inspection status as last evaluated (green, yellow, red or blue), derived.
+
+    ``basis`` is the inspection the status rests on (None: the status recorded at the site's
+    registration, or no record in force); ``since`` the date of that basis; ``records`` every
+    inspection record of the site that is not revoked, in log order.
+    """
+
+    site: str
+    status: str
+    basis: str | None
+    since: str | None
+    records: tuple[InspectionRecord, ...]
+    updated_seq: int
+
+
+@dataclass(frozen=True)
+class SiteStatusChange:
+    """One row of a site's status history: from entry ``seq`` on, the site was ``status``."""
+
+    site: str
+    seq: int
+    status: str
+    basis: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class Incident:
+    """A reported due-diligence incident (OECD Annex II category) about a site, lot or actor."""
+
+    id: str
+    category: str
+    severity: str
+    subject_kind: str
+    subject_id: str
+    reporter: str
+    observed: str
+    seq: int
+    resolved_seq: int | None = None
+    resolved_by: str | None = None

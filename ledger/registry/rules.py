@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ledger import canonical
 from ledger.crypto import key_id
+from ledger.custody import sitestatus
 from ledger.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from ledger.registry.types import Actor, Key, Miner, Site
 from ledger.rulebook import Context, Handler, evolve, no_subjects, require_new, require_role, signer
@@ -155,6 +156,7 @@ def _site_register(state: State, st: Statement, ctx: Context) -> tuple[str, ...]
         registered_seq=ctx.seq,
     )
     state.put_site(site, new=True)
+    sitestatus.register(state, site, st, ctx)
     return (f"site:{site.id}",)
 
 

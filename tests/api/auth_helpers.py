@@ -102,6 +102,10 @@ CANARIES: dict[str, dict[str, Any]] = {
     "lot.receive": {"invoice": "CANARY-INV-RECEIPT-5582"},
     "lot.export": {"price": 73_911_135_793, "invoice": "CANARY-INV-EXPORT-6693"},
     "attestation": {"report": "CANARY report: interviews at the pit, no minors seen."},
+    "incident": {
+        "details": "CANARY incident: soldiers tax the porters at the ford.",
+        "witnesses": ["CANARY-WITNESS-Porter-Amani"],
+    },
 }
 assert {kind: set(fields) for kind, fields in CANARIES.items()} == {
     kind: set(names) for kind, names in PRIVATE_FIELDS.items()
@@ -133,6 +137,9 @@ def seed_secrets(world: World, engine: Engine) -> dict[str, int]:
         ("export", lambda: world.export("lot-1", by="exporter-a",
                                         private=CANARIES["lot.export"])),
         ("attestation", lambda: _attestation(world)),
+        ("incident", lambda: world.report_incident("inc-1", by="trader-a", kind="site",
+                                                   subject="site-a", category="security_forces",
+                                                   private=CANARIES["incident"])),
     ]  # fmt: skip
     return {name: seq_of(engine, world.run(sign())) for name, sign in steps}
 

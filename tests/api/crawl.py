@@ -50,6 +50,8 @@ QUERY_VALUES = {
     "old": "2",
     "since": "2",
     "new": "10",
+    "category": "security_forces",
+    "resolved": "false",
 }
 
 
@@ -115,6 +117,7 @@ def ids(client: FlaskClient) -> dict[str, list[str]]:
         "actor_id": [*listed("/v1/actors"), "no-such-actor", "x" * 65],
         "site_id": [*listed("/v1/sites"), "no-such-site"],
         "miner_id": [*listed("/v1/miners"), "no-such-miner", "bad id!"],
+        "incident_id": [*listed("/v1/incidents"), "no-such-incident", "bad id!"],
         "digest": [*digests, "0" * 64, "not-a-digest"],
         "name": [*sorted(ASSETS), "index.html", "..%2Fdocs.py"],
         "filename": ["app.js"],

@@ -45,6 +45,8 @@ WRITES: dict[str, tuple[str, set[str]]] = {
     "lot.export": ("exporter-a", {"exporter"}),
     "attestation": ("auditor-a", {"auditor"}),
     "attestation.revoke": ("auditor-a", {"auditor"}),
+    "incident": ("trader-a", {"trader"}),
+    "incident.resolve": ("auditor-a", {"auditor"}),
 }
 
 
@@ -85,6 +87,11 @@ def _attestation_revoke(world: World) -> Submission:
     return world.revoke_attestation("att-1")
 
 
+def _incident_resolve(world: World) -> Submission:
+    world.run(world.report_incident("inc-1", kind="site", subject="site-a"))
+    return world.resolve_incident("inc-1")
+
+
 def _dispatch(world: World) -> Submission:
     _register(world)
     return world.dispatch("lot-1", by="coop-a", to="trader-a")
@@ -121,6 +128,8 @@ SCENARIOS: dict[str, Callable[[World], Submission]] = {
     "lot.export": _export,
     "attestation": lambda w: w.attest("att-1"),
     "attestation.revoke": _attestation_revoke,
+    "incident": lambda w: w.report_incident("inc-1", kind="site", subject="site-a"),
+    "incident.resolve": _incident_resolve,
 }
 
 
@@ -204,6 +213,7 @@ ENTRY_READERS: dict[str, set[str]] = {
     "receive2": {"exporter", "trader"},
     "export": {"exporter"},
     "attestation": {"auditor", "cooperative"},  # the site's cooperative
+    "incident": {"trader"},  # the reporter only: never the subject (coop-a runs site-a)
 }
 ALWAYS = {"auditor", "regulator"}
 # endpoint: {role: disclosures shown} (the rest are withheld; absent roles see none)

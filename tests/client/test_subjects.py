@@ -38,6 +38,8 @@ def scenario(world: World) -> Iterator[Submission]:
     yield world.export("lot-1a")
     yield world.attest("att-1")
     yield world.revoke_attestation("att-1")
+    yield world.report_incident("inc-1", kind="site", subject="site-a")
+    yield world.resolve_incident("inc-1")
 
 
 def test_touched_subjects_are_exactly_those_the_rule_engine_moves() -> None:

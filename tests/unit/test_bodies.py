@@ -96,8 +96,17 @@ VALID: dict[str, dict[str, Any]] = {
         "result": "green",
     },
     "attestation.revoke": {"attestation": "att-1", "reason": "issued in error"},
+    "incident": {
+        "id": "inc-1",
+        "category": "non_state_armed_groups",
+        "severity": "high",
+        "subject": {"kind": "site", "id": "site-a"},
+        "observed": "2026-01-14",
+        "summary": "illegal taxation at the road checkpoint",
+    },
+    "incident.resolve": {"incident": "inc-1", "resolution": "checkpoint removed, verified"},
 }
-OPTIONAL = {("attestation", "body.result")}
+OPTIONAL = {("attestation", "body.result"), ("incident", "body.summary")}
 
 
 def _nodes(value: Any, path: str = "body", steps: tuple[Any, ...] = ()) -> Iterator[Any]:

@@ -191,9 +191,13 @@ def test_registered_output_stays_within_capacity(harness: Harness) -> None:
     assert all(total <= capacity[site] for (site, _month), total in output.items())
 
 
+# Issue 5's incidents come to the demo with the rest of its due-diligence story (next slice).
+NOT_YET_IN_DEMO = {"incident", "incident.resolve"}
+
+
 def test_every_statement_type_is_used(harness: Harness) -> None:
     used = Counter(entry.statement.type for entry in harness.log)
-    assert set(used) == STATEMENT_TYPES
+    assert set(used) == STATEMENT_TYPES - NOT_YET_IN_DEMO
     assert set(used) >= CUSTODY_TYPES
     assert used["lot.export"] >= 2
     assert used["lot.receive"] == used["lot.dispatch"]

@@ -413,8 +413,22 @@ def test_rejected_statement_in_the_middle_leaves_no_trace(world: World, mlog: Me
 
 # -- every error code is exercised ----------------------------------------------------------------
 
-RULE_MODULES = ("rules.py", "rulebook.py", "registry/rules.py", "custody/rules.py")
-TEST_FILES = ("test_rules.py", "test_rules_registry.py", "test_rules_custody.py")
+RULE_MODULES = (
+    "rules.py",
+    "rulebook.py",
+    "registry/rules.py",
+    "custody/rules.py",
+    "custody/sitestatus.py",
+    "custody/incidents.py",
+)
+TEST_FILES = (
+    "test_rules.py",
+    "test_rules_registry.py",
+    "test_rules_custody.py",
+    "test_vocabulary.py",
+    "test_site_status.py",
+    "test_incidents.py",
+)
 LOT_STATUS_CODES = {"lot_in_transit", "lot_consumed", "lot_exported"}  # code=f"lot_{lot.status}"
 
 
