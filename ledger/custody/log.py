@@ -21,6 +21,7 @@ Nothing here imports Flask; the API and the CLI call these methods.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -30,6 +31,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
 
 from ledger import canonical, disclosures, entries, merkle, rawsql, rules
 from ledger.bodies import PRIVATE_FIELDS
@@ -79,6 +81,7 @@ _LOCK_HEAD_PG = _READ_HEAD + " FOR UPDATE"  # SQLite's lock is taken by BEGIN IM
 KEEP_CHECKPOINT_ENTRIES = 1000
 KEEP_CHECKPOINT_SECONDS = 60.0
 ACCEPTED, DUPLICATE, REJECTED = "accepted", "duplicate", "rejected"
+_LOG = logging.getLogger(__name__)
 
 LOG = table(LogEntryRow)
 NODES = table(LogNodeRow)
@@ -364,8 +367,14 @@ class Ledger:
             size - self._kept[0] >= KEEP_CHECKPOINT_ENTRIES
             or now - self._kept[1] >= KEEP_CHECKPOINT_SECONDS
         ):
+            try:
+                self.store_checkpoint(self.sign_checkpoint(size, root))
+            except (LedgerError, SQLAlchemyError) as exc:
+                # The statements are committed; keeping a checkpoint is bookkeeping that the
+                # next commit retries. Their callers must not be told that they failed.
+                _LOG.warning("could not keep the checkpoint of size %d (%s); will retry", size, exc)
+                return
             self._kept = (size, now)
-            self.store_checkpoint(self.sign_checkpoint(size, root))
 
     @property
     def last_checkpoint(self) -> tuple[int, str] | None:
@@ -398,6 +407,9 @@ class Ledger:
         checkpoint = note_checkpoint(note)
         with self.engine.connect() as conn:
             relaxed = _relax_durability(conn)
+            # a write from the start: a read transaction that later writes cannot wait for the
+            # lock on SQLite, and fails at once if another writer committed in between
+            conn.execution_options(**WRITE)
             try:
                 with conn.begin():
                     if not is_sqlite(conn):
