@@ -55,7 +55,7 @@ from ledger.custody.models import (
 from ledger.custody.tree import NodeCache, fetcher, root_at
 from ledger.custody.verifying import Preverified, Preverifier
 from ledger.custody.warm import WarmCache
-from ledger.db import WRITE, is_sqlite, table
+from ledger.db import WRITE, is_sqlite, table, writer_turn
 from ledger.errors import (
     ConfigError,
     ConflictError,
@@ -173,7 +173,7 @@ class Ledger:
             try:
                 preverified.key(0)  # the first chunk's results before taking the write lock
                 conn.execution_options(**WRITE)  # the next transaction takes the write lock
-                with conn.begin():
+                with writer_turn(conn), conn.begin():
                     raw = rawsql.Raw(conn)
                     batch = self._open_batch(raw)
                     state = OverlayState(SqlBacking(conn), self._warm.take(batch.size))
@@ -192,7 +192,7 @@ class Ledger:
             finally:
                 preverified.wait()
             if batch.evidence:
-                with conn.begin():
+                with writer_turn(conn), conn.begin():
                     rawsql.Raw(conn).many(rawsql.insert_evidence(), batch.evidence)
         if batch.entries:
             self._checkpoint_after_commit(batch.size, batch.tree.root())
@@ -411,7 +411,7 @@ class Ledger:
             # lock on SQLite, and fails at once if another writer committed in between
             conn.execution_options(**WRITE)
             try:
-                with conn.begin():
+                with writer_turn(conn), conn.begin():
                     if not is_sqlite(conn):
                         conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
                     if root_at(conn, checkpoint.size) != checkpoint.root:

@@ -3,16 +3,21 @@ bookkeeping that cannot turn an append that committed into a failure."""
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 from factories import World
 from sqlalchemy.exc import OperationalError
 
+from ledger import db as db_module
 from ledger.custody import log as log_module
 from ledger.custody.log import ACCEPTED, Ledger, Result
+from ledger.errors import ConfigError
 from ledger.statements import Submission
 
 WAIT = 20.0  # seconds: generous, and a hang fails the test instead of the suite
@@ -74,3 +79,25 @@ def test_a_checkpoint_that_cannot_be_kept_does_not_fail_the_append(
     monkeypatch.setattr(ledger, "store_checkpoint", lambda note: kept.append(len(note)))
     assert ledger.append(world.register_lot("cp-kept")).status == ACCEPTED
     assert len(kept) == 1
+
+
+def test_writers_of_one_sqlite_file_take_turns_on_its_lock_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite only: PostgreSQL writers queue on the head row's lock, not on a file."""
+    monkeypatch.setattr(db_module, "WRITER_WAIT_S", 0.2)
+    engine = db_module.make_engine(f"sqlite:///{tmp_path / 'ledger.db'}")
+    holder = os.open(f"{tmp_path / 'ledger.db'}-writer.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(holder, fcntl.LOCK_EX)  # another process's turn, as far as the ledger knows
+        with (
+            engine.connect() as conn,
+            pytest.raises(ConfigError, match="held this ledger"),
+            db_module.writer_turn(conn),
+        ):
+            pass
+    finally:
+        os.close(holder)
+    with engine.connect() as conn, db_module.writer_turn(conn):
+        pass  # free again once the holder lets go
+    engine.dispose()
