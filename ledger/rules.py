@@ -63,7 +63,12 @@ def prefetch_keys(statement: Statement) -> Iterator[tuple[str, str]]:
         if subject.startswith("lot:"):
             yield "lot", subject[4:]
             yield "taint", subject[4:]
+            if statement.type == "lot.receive":
+                yield "transit", subject[4:]
     body = statement.body
+    site = body.get("site")
+    if statement.type == "lot.register" and type(site) is str:
+        yield "open_incidents", f"site:{site}"
     for name, kind in _PREFETCH_FIELDS:
         value = body.get(name)
         if type(value) is str:
