@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from api import create_app, dispose, state
 from ledger.custody.models import LotRow
+from ledger.runtime import tune_gc
 
 _WILDCARDS = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}  # noqa: S104
 # Request threads per worker process. Submissions that arrive together in one process share
@@ -41,7 +42,9 @@ class Server(BaseApplication):  # type: ignore[misc]
                 self.cfg.set(name, value)
 
     def load(self) -> Flask:
-        return create_app()
+        app = create_app()
+        tune_gc()  # in each worker, after the app is built: its objects are frozen with it
+        return app
 
 
 def base_url(host: str, port: int) -> str:

@@ -18,11 +18,13 @@ import time
 
 from ledger.custody.audit import audit
 from ledger.db import make_engine
+from ledger.runtime import tune_gc
 
 WINDOW = 16  # chunks of 1024 entries per rate window
 
 
 def main(url: str, scratch: str) -> None:
+    tune_gc()  # as the `ledger` command does
     engine = make_engine(url)
     marks: list[tuple[float, int]] = []
     start = time.perf_counter()

@@ -30,6 +30,7 @@ from bench.context import FULL, QUICK, Context
 from bench.ledgers import BENCH_DIR, CODE, ROOT
 from bench.measure import Figure, RawVerify
 from bench.workload import sample_statement, signing_pool
+from ledger.runtime import tune_gc
 
 BENCHMARKS: dict[str, Callable[[Context], list[Figure]]] = {
     "verify": verify.run,
@@ -47,6 +48,7 @@ RESULTS = BENCH_DIR / "results.json"
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    tune_gc()  # the process settings of the `ledger` command and the server's workers
     names = _names(parser, args.names)
     scale = QUICK if args.quick else FULL
     BENCH_DIR.mkdir(parents=True, exist_ok=True)

@@ -32,6 +32,7 @@ from ledger.migrate import upgrade
 from ledger.registry.models import KeyRow
 from ledger.registry.tokens_cli import erase_miner, tokens
 from ledger.rules import HANDLERS
+from ledger.runtime import tune_gc
 from ledger.state import DEFAULT_POLICY
 from ledger.statements import Envelope, Statement, Submission, format_time
 
@@ -76,6 +77,7 @@ pass_ctx = click.make_pass_decorator(Context, ensure=True)
 @click.version_option(package_name="asm-ledger")
 def main() -> None:
     """ASM custody ledger: signed custody statements in an append-only Merkle log."""
+    tune_gc()
 
 
 main.add_command(client_group)

@@ -73,6 +73,7 @@ from ledger.statements import Envelope, Submission, format_time, parse_time
 MAX_BATCH = 1000
 _MAX_PUBLIC_KEYS = 1 << 16
 _KEYS_PER_QUERY = 500  # bound parameters per key lookup (SQLite allows 32766, older 999)
+_NODES_PER_QUERY = 400  # tree nodes per read: two bound parameters each
 _READ_HEAD = "SELECT size, frontier, last_leaf, last_logged FROM log_head WHERE id = 1"
 _LOCK_HEAD_PG = _READ_HEAD + " FOR UPDATE"  # SQLite's lock is taken by BEGIN IMMEDIATE
 # A checkpoint is signed after every commit; one is *kept* when this many entries or seconds have
@@ -478,7 +479,12 @@ class Ledger:
                     raise NotFoundError(
                         f"entry {seq} is not in a tree of size {size}.", code="no_entry"
                     )
-            return [merkle.inclusion_proof(seq, size, fetch) for seq in seqs]
+            plans = [merkle.inclusion_plan(seq, size) for seq in seqs]
+            wanted = sorted({node for plan in plans for node in plan.ids})
+            hashes: dict[merkle.NodeId, bytes] = {}
+            for i in range(0, len(wanted), _NODES_PER_QUERY):  # one read for all the proofs
+                hashes.update(fetch(wanted[i : i + _NODES_PER_QUERY]))
+            return [plan.assemble(hashes) for plan in plans]
 
     def inclusion_proof(self, seq: int, size: int | None = None) -> tuple[int, list[bytes]]:
         with self.engine.connect() as conn:

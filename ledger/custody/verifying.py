@@ -23,12 +23,14 @@ import os
 import threading
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from itertools import pairwise
 
 from ledger.crypto import Verifier
 from ledger.errors import LedgerError
 from ledger.statements import Envelope, signing_input
 
 CHUNK = 50  # statements per task: each hand-off costs about as much as two verifications
+FIRST_CHUNK = 10
 INLINE_BELOW = 2 * CHUNK  # smaller batches are verified in the calling process
 
 Job = tuple[int, bytes, Envelope]  # (index in the batch, public key, envelope)
@@ -75,7 +77,9 @@ class Preverifier:
             done.set_result(_verify([_wire(job) for job in jobs], self._verifier))
             return Preverified([(jobs[0][0], done)] if jobs else [], keys)
         pool = _pool(self._processes)
-        chunks = [jobs[i : i + CHUNK] for i in range(0, len(jobs), CHUNK)]
+        # a short first chunk, so that sequencing starts after a few signatures, not fifty
+        cuts = [0, FIRST_CHUNK, *range(FIRST_CHUNK + CHUNK, len(jobs), CHUNK), len(jobs)]
+        chunks = [jobs[a:b] for a, b in pairwise(cuts) if a < b]
         return Preverified(
             [
                 (chunk[0][0], pool.submit(_verify, [_wire(job) for job in chunk]))
