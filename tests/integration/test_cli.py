@@ -8,10 +8,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from sqlalchemy import text
 
 from ledger import merkle
 from ledger.checkpoint import VerifierKey, verify_checkpoint
 from ledger.cli import main
+from ledger.db import make_engine
 
 ORIGIN = "cli.test.example/ledger"
 
@@ -210,3 +212,18 @@ def test_demo_loads_once_and_audits_clean(initialised, tmp_path: Path) -> None: 
     assert json.loads(run("audit", "--json").stdout)["size"] == report["size"]
     names = {json.loads(line)["name"] for line in run("keys", "list").stdout.splitlines()}
     assert {"coop-kotwa", "trader-rutsiro", "trader-rutsiro-2", "operator", "registrar"} <= names
+
+
+def test_rebuild_derived_restores_lost_state_and_reports_the_audit(  # type: ignore[no-untyped-def]
+    initialised, db_url: str
+) -> None:
+    run = initialised
+    _register_coop(run)
+    engine = make_engine(db_url)
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM heads WHERE subject = 'actor:coop-1'"))
+    engine.dispose()
+    assert not json.loads(run("audit", "--json", "--workers", "1", code=1).stdout)["clean"]
+    report = json.loads(run("rebuild-derived", "--json", "--workers", "1").stdout)
+    assert report["clean"] and report["size"] == 3
+    assert json.loads(run("audit", "--json", "--workers", "1").stdout)["clean"]
