@@ -29,6 +29,13 @@ def show_demo(engine: Engine, ledger: Ledger, summary: Any) -> None:
         report = audit(engine, progress=bar.update)
     verdict = "clean" if report.clean else f"FAILED at {report.divergence}"
     click.echo(f"\naudit: {verdict} ({report.size} entries, {report.checkpoints} checkpoints)")
+    divergence = report.divergence
+    if divergence is not None and divergence.reason.startswith("table "):  # derived, not the log
+        click.echo(
+            "the log holds, but stored derived state does not match it (a ledger made by an "
+            "older version?): run `ledger rebuild-derived` with the same settings.",
+            err=True,
+        )
     click.echo(f"operator key: {ledger.verifier_key()}")
     click.echo("latest checkpoint:\n" + _indent(ledger.latest_checkpoint()))
     lot_id = summary.showcase_lot if summary is not None else _showcase(engine)

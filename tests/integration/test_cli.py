@@ -227,3 +227,18 @@ def test_rebuild_derived_restores_lost_state_and_reports_the_audit(  # type: ign
     report = json.loads(run("rebuild-derived", "--json", "--workers", "1").stdout)
     assert report["clean"] and report["size"] == 3
     assert json.loads(run("audit", "--json", "--workers", "1").stdout)["clean"]
+
+
+def test_run_demo_points_at_rebuild_when_only_derived_state_diverges(  # type: ignore[no-untyped-def]
+    run, db_url: str
+) -> None:
+    run("run-demo", "--origin", ORIGIN)
+    engine = make_engine(db_url)
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM site_status_history"))  # as a ledger made before 0003
+    engine.dispose()
+    shown = run("run-demo", "--origin", ORIGIN)
+    assert "audit: FAILED" in shown.stdout
+    assert "ledger rebuild-derived" in shown.stderr
+    run("rebuild-derived", "--workers", "0")
+    assert "audit: clean" in run("run-demo", "--origin", ORIGIN).stdout
