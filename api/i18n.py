@@ -78,6 +78,13 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "alert.revoked": "Attestation {claim} ({subject}) was revoked.",
         "alert.expired": "Attestation {claim} ({subject}) has expired.",
         "alert.key_lost": "{message}",
+        "alert.incident": "Open incident ({severity}): {category}, reported about {subject}, "
+        "observed {observed}. Until it is resolved the lot cannot be exported.",
+        "incidents": "Incidents",
+        "incident.open": "open",
+        "incident.resolved": "resolved",
+        "reported_by": "reported by",
+        "resolved_by": "resolved by",
         "language": "Français",
     },
     "fr": {
@@ -143,6 +150,13 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "alert.revoked": "L'attestation {claim} ({subject}) a été révoquée.",
         "alert.expired": "L'attestation {claim} ({subject}) a expiré.",
         "alert.key_lost": "{message}",
+        "alert.incident": "Incident ouvert ({severity}) : {category}, signalé sur {subject}, "
+        "constaté le {observed}. Tant qu'il n'est pas résolu, le lot ne peut pas être exporté.",
+        "incidents": "Incidents",
+        "incident.open": "ouvert",
+        "incident.resolved": "résolu",
+        "reported_by": "signalé par",
+        "resolved_by": "résolu par",
         "language": "English",
     },
 }

@@ -47,7 +47,7 @@ from ledger.state import MemoryState, OverlayState
 from ledger.statements import Statement, parse_time
 
 # Subjects whose every change is in a lot's bundle: their heads must chain inside it.
-CHAINED = ("lot:", "attestation:")
+CHAINED = ("lot:", "attestation:", "incident:")
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,12 @@ class ProvenanceSchema(Schema):
         metadata={"description": "Attestations about the lots, sites and actors, with status "
                   "valid, expired, revoked or not_yet_valid as of today."},
     )  # fmt: skip
+    incidents = fields.List(
+        fields.Dict(), required=True,
+        metadata={"description": "Incidents reported about the lots and origin sites (OECD "
+                  "Annex II category, severity, subject, reporter, observed date), open first; "
+                  "private details are never included."},
+    )  # fmt: skip
     flags = fields.List(fields.Dict(), required=True)
     warnings = fields.List(fields.String(), required=True)
     alerts = fields.List(

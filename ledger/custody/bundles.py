@@ -6,7 +6,8 @@ The bundle holds the lot's provenance DAG and what a buyer needs to check it off
    split, merged or processed from, back to the registrations at the mine sites
    (:func:`ledger.custody.provenance.walk`);
 2. the attestations about those lots, their origin sites and the actors that held or were sent
-   them (and the revocations of those attestations);
+   them (and the revocations of those attestations), and the incidents reported about those lots
+   and sites (and their resolutions);
 3. the registrations of those sites and actors, and for every signer of any entry so far the
    entry that registered its key (and the one that revoked it, if any) and the one that
    registered the actor -- repeated until nothing new is needed, which ends at genesis (entry 0,
@@ -28,7 +29,7 @@ from ledger import entries
 from ledger.bundle import Bundle, BundleEntry, Consistency, Verdict, encode, verify
 from ledger.checkpoint import note_checkpoint
 from ledger.custody.log import Ledger
-from ledger.custody.models import AttestationRow, LogEntryRow
+from ledger.custody.models import AttestationRow, IncidentRow, LogEntryRow
 from ledger.custody.provenance import lot_head, walk
 from ledger.entries import Entry
 from ledger.errors import ConfigError, ValidationError
@@ -71,7 +72,9 @@ def provenance_entries(conn: Connection, lot_id: str) -> tuple[bytes, list[Entry
     custody = walk(conn, lot_id, head)
     collect.add(custody)
     lots, sites, actors = _involved(custody)
-    fresh = collect.fetch({0} | _attestation_seqs(conn, lots, sites, actors))
+    fresh = collect.fetch(
+        {0} | _attestation_seqs(conn, lots, sites, actors) | _incident_seqs(conn, lots, sites)
+    )
     _registry(collect, sites, set(actors), [*custody, *fresh])
     return head, [collect.found[seq] for seq in sorted(collect.found)]
 
@@ -117,6 +120,28 @@ def _attestation_seqs(
             seqs.add(seq)
             if revoked_seq is not None:
                 seqs.add(revoked_seq)
+    return seqs
+
+
+def _incident_seqs(conn: Connection, lots: set[str], sites: set[str]) -> set[int]:
+    """The incidents reported about the DAG's lots and origin sites, and their resolutions:
+    bad news travels with the bundle as surely as the attestations do."""
+    wanted = {("lot", i) for i in lots} | {("site", i) for i in sites}
+    ids = sorted({subject_id for _, subject_id in wanted})
+    rows = conn.execute(
+        select(
+            IncidentRow.subject_kind,
+            IncidentRow.subject_id,
+            IncidentRow.seq,
+            IncidentRow.resolved_seq,
+        ).where(IncidentRow.subject_id.in_(ids))
+    )
+    seqs: set[int] = set()
+    for kind, subject_id, seq, resolved_seq in rows:
+        if (kind, subject_id) in wanted:
+            seqs.add(seq)
+            if resolved_seq is not None:
+                seqs.add(resolved_seq)
     return seqs
 
 

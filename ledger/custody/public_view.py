@@ -6,9 +6,10 @@ them -- the same state the verifier checked -- never from database rows: the pag
 what the bundle proves. Only public fields exist in it (statement bodies carry no private field).
 It gives the lot, its origin sites with their inspection status, the custody timeline (actor
 names and roles, dates, masses) with the attestations that applied at each step, every
-attestation's status today (valid, expired, revoked, not yet valid), and the negative news --
-flags, revoked or expired attestations, sites not inspected green, keys reported lost, a failed
-verification -- as a list of alerts. Pure: values in, values out.
+attestation's status today (valid, expired, revoked, not yet valid), the incidents reported about
+its lots and sites (open or resolved), and the negative news -- open incidents, flags, revoked or
+expired attestations, sites not inspected green, keys reported lost, a failed verification -- as
+a list of alerts. Pure: values in, values out.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ def describe(verdict: Verdict, today: str) -> dict[str, Any]:
         "sites": _sites(replay, lot_id, attestations),
         "timeline": _timeline(replay, entries, attestations),
         "attestations": attestations,
+        "incidents": _incidents(replay, entries),
         "flags": [asdict(flag) for flag in replay.flags],
         "warnings": list(verdict.warnings),
     }
@@ -112,6 +114,24 @@ def _attestations(replay: Replay, entries: list[Entry], today: str) -> list[dict
         item["time"] = entry.statement.time
         found.append(item)
     return found
+
+
+def _incidents(replay: Replay, entries: list[Entry]) -> list[dict[str, Any]]:
+    """The incidents reported in the bundle about its lots and sites, open ones first."""
+    found = []
+    for entry in entries:
+        if entry.statement.type != "incident":
+            continue
+        incident = replay.state.incident(entry.statement.body["id"])
+        if incident is None or incident.seq != entry.seq:
+            continue  # refused by the replay
+        item = asdict(incident)
+        item["reporter"] = _actor(replay, incident.reporter)
+        item["resolved_by"] = _actor(replay, incident.resolved_by)
+        item["open"] = incident.resolved_seq is None
+        item["subject"] = f"{incident.subject_kind}:{incident.subject_id}"
+        found.append(item)
+    return sorted(found, key=lambda item: (not item["open"], item["seq"]))
 
 
 def _sites(replay: Replay, lot_id: str, attestations: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -200,6 +220,11 @@ def _alerts(account: dict[str, Any]) -> list[dict[str, Any]]:
             level = "red" if site["inspection"] == "red" else "amber"
             alerts.append({"level": level, "kind": "inspection", "site": site["name"],
                            "status": site["inspection"]})  # fmt: skip
+    for incident in account["incidents"]:
+        if incident["open"]:
+            alerts.append({"level": "red", "kind": "incident", "category": incident["category"],
+                           "severity": incident["severity"], "subject": incident["subject"],
+                           "observed": incident["observed"]})  # fmt: skip
     for flag in account["flags"]:
         alerts.append({"level": "amber", "kind": "flag", "code": flag["code"],
                        "subject": flag["subject"], "message": flag["message"]})  # fmt: skip
