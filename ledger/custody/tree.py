@@ -21,14 +21,15 @@ class NodeCache:
     A completed subtree never changes (the log is append-only and ``ledger audit`` checks every
     stored hash), and the upper levels are shared by every proof: with them cached, a proof reads
     the same few lower-level rows from the database whether the log holds 10 thousand entries or
-    10 million. Level ``MIN_LEVEL`` and above means subtrees of 64+ leaves: about 31,000 hashes
-    (some 6 MB) for a log of a million entries. The cache is filled in one query on first use,
+    10 million. Level ``MIN_LEVEL`` and above means subtrees of 32+ leaves: about 62,000 hashes
+    (some 12 MB) for a log of a million entries; past :data:`MAX_ENTRIES` the highest levels are
+    kept. The cache is filled in one query on first use,
     highest levels first, so the first proofs after start-up do not pay for it one by one; nodes
     completed later are added as proofs read them.
     """
 
-    MIN_LEVEL = 6
-    MAX_ENTRIES = 1 << 16
+    MIN_LEVEL = 5
+    MAX_ENTRIES = 1 << 17
 
     def __init__(self) -> None:
         self._hashes: dict[merkle.NodeId, bytes] = {}
