@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Connection, select
 
@@ -105,43 +106,37 @@ def _attestation_seqs(
 ) -> set[int]:
     wanted = {("lot", i) for i in lots} | {("site", i) for i in sites}
     wanted |= {("actor", i) for i in actors}
-    ids = sorted({subject_id for _, subject_id in wanted})
-    rows = conn.execute(
-        select(
-            AttestationRow.subject_kind,
-            AttestationRow.subject_id,
-            AttestationRow.seq,
-            AttestationRow.revoked_seq,
-        ).where(AttestationRow.subject_id.in_(ids))
-    )
-    seqs: set[int] = set()
-    for kind, subject_id, seq, revoked_seq in rows:
-        if (kind, subject_id) in wanted:
-            seqs.add(seq)
-            if revoked_seq is not None:
-                seqs.add(revoked_seq)
-    return seqs
+    row = AttestationRow
+    return _about(conn, wanted, row.subject_kind, row.subject_id, row.seq, row.revoked_seq)
 
 
 def _incident_seqs(conn: Connection, lots: set[str], sites: set[str]) -> set[int]:
     """The incidents reported about the DAG's lots and origin sites, and their resolutions:
     bad news travels with the bundle as surely as the attestations do."""
     wanted = {("lot", i) for i in lots} | {("site", i) for i in sites}
-    ids = sorted({subject_id for _, subject_id in wanted})
-    rows = conn.execute(
-        select(
-            IncidentRow.subject_kind,
-            IncidentRow.subject_id,
-            IncidentRow.seq,
-            IncidentRow.resolved_seq,
-        ).where(IncidentRow.subject_id.in_(ids))
-    )
+    row = IncidentRow
+    return _about(conn, wanted, row.subject_kind, row.subject_id, row.seq, row.resolved_seq)
+
+
+def _about(
+    conn: Connection,
+    wanted: set[tuple[str, str]],
+    kind: Any,
+    subject_id: Any,
+    seq: Any,
+    closing_seq: Any,
+) -> set[int]:
+    """The entries (and the ones that closed them: a revocation, a resolution) about the
+    ``(kind, id)`` subjects in ``wanted``, by the indexed subject id."""
+    ids = sorted({ident for _, ident in wanted})
     seqs: set[int] = set()
-    for kind, subject_id, seq, resolved_seq in rows:
-        if (kind, subject_id) in wanted:
-            seqs.add(seq)
-            if resolved_seq is not None:
-                seqs.add(resolved_seq)
+    for found_kind, found_id, found_seq, closed in conn.execute(
+        select(kind, subject_id, seq, closing_seq).where(subject_id.in_(ids))
+    ):
+        if (found_kind, found_id) in wanted:
+            seqs.add(found_seq)
+            if closed is not None:
+                seqs.add(closed)
     return seqs
 
 
