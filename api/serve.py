@@ -75,6 +75,8 @@ def banner(app: Flask, host: str, port: int) -> list[str]:
     if lot is not None:
         lines.append(f"a demo lot:  {url}/v1/lots/{lot}")
         lines.append(f"its history: {url}/v1/lots/{lot}/history")
+        lines.append(f"its page:    {url}/p/{lot}  (what a buyer's scan of its QR code opens)")
+        lines.append(f"its bundle:  {url}/v1/lots/{lot}/bundle  (ledger verify-bundle checks it)")
     return lines
 
 
