@@ -27,7 +27,7 @@ replay goes on, so that one bad entry names itself rather than hiding the rest. 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from ledger import bodies, rules
@@ -42,7 +42,7 @@ from ledger.errors import (
     ValidationError,
 )
 from ledger.registry.types import Key
-from ledger.rulebook import Context
+from ledger.rulebook import Context, evolve
 from ledger.state import MemoryState, OverlayState
 from ledger.statements import Statement, parse_time
 
@@ -117,7 +117,7 @@ class Replay:
         self.signatures += 1
         handler = rules.HANDLERS[statement.type]
         self._check_after(statement, handler.subjects(statement))
-        self.state.put_key(replace(key, last_n=statement.n), new=False)
+        self.state.put_key(evolve(key, last_n=statement.n), new=False)
         touched = handler.apply(self.state, statement, ctx)
         for subject in touched:
             self.state.set_head(subject, entry.leaf_hash, entry.seq)

@@ -95,9 +95,18 @@ def test_writers_of_one_sqlite_file_take_turns_on_its_lock_file(
             pytest.raises(ConfigError, match="held this ledger"),
             db_module.writer_turn(conn),
         ):
-            pass
+            pytest.fail("the turn was taken while another writer held it")
     finally:
         os.close(holder)
-    with engine.connect() as conn, db_module.writer_turn(conn):
-        pass  # free again once the holder lets go
+    other = os.open(f"{tmp_path / 'ledger.db'}-writer.lock", os.O_RDWR)
+    try:
+        with (
+            engine.connect() as conn,
+            db_module.writer_turn(conn),  # free once the holder left ...
+            pytest.raises(BlockingIOError),  # ... and now this writer holds it
+        ):
+            fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)  # released when the turn ends
+    finally:
+        os.close(other)
     engine.dispose()
