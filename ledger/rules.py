@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 from ledger import bodies, canonical
-from ledger.custody import incidents
+from ledger.custody import flags, incidents
 from ledger.custody import rules as custody_rules
 from ledger.errors import ConflictError, NotFoundError, SignatureError, ValidationError
 from ledger.registry import rules as registry_rules
@@ -95,13 +95,27 @@ def apply(state: State, statement: Statement, ctx: Context) -> None:
             code="wrong_ledger",
             field="statement.ledger",
         )
-    key = _check_key(state, statement)
+    _check_key(state, statement)
     handler = HANDLERS[statement.type]
     _check_after(state, statement, handler.subjects(statement))
-    state.put_key(evolve(key, last_n=statement.n), new=False)
     touched = handler.apply(state, statement, ctx)
     for subject in touched:
         state.set_head(subject, ctx.leaf_hash, ctx.seq)
+    _note_use(state, statement, ctx)
+    flags.overdue(state, statement, ctx)
+
+
+def _note_use(state: State, statement: Statement, ctx: Context) -> None:
+    """Advance the key's counter; remember its latest-dated statement. After the handler, so
+    that revoking the signing key itself judges the statements signed before this one."""
+    key = state.key(statement.key)
+    assert key is not None  # checked by _check_key; revoking keeps the row
+    last = key.last_time
+    if last is None or parse_time(statement.time) >= parse_time(last):
+        key = evolve(key, last_n=statement.n, last_seq=ctx.seq, last_time=statement.time)
+    else:
+        key = evolve(key, last_n=statement.n)
+    state.put_key(key, new=False)
 
 
 def _check_time(state: State, statement: Statement, ctx: Context) -> None:

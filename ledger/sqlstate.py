@@ -130,8 +130,8 @@ KINDS: dict[str, _Kind] = {
     ),
     "transit": _Kind(
         table(LotTransitRow),
-        lambda key, v: {"lot": key, "dispatched": v},
-        lambda row: row["dispatched"],
+        lambda key, v: {"lot": key, "dispatched": v[0], "pending": v[1]},
+        lambda row: (row["dispatched"], bool(row["pending"])),
     ),
     "subject_attestations": _Kind(
         table(SubjectAttestationsRow),
@@ -201,6 +201,21 @@ class SqlBacking:
             "SELECT child FROM lot_edges WHERE parent = ? ORDER BY child", (parent,)
         )
         return [row[0] for row in rows]
+
+    def pending_transits(
+        self, low: str, high: str | None, limit: int | None
+    ) -> list[tuple[str, str]]:
+        """Lots pending in transit by dispatch date, through ``ix_lot_transit_pending``."""
+        text = "SELECT lot, dispatched FROM lot_transit WHERE pending = ? AND dispatched >= ?"
+        params: list[Any] = [True, low]
+        if high is not None:
+            text += " AND dispatched < ?"
+            params.append(high)
+        text += " ORDER BY dispatched, lot"
+        if limit is not None:
+            text += " LIMIT ?"
+            params.append(limit)
+        return [(row[0], row[1]) for row in self.raw.all(text, params)]
 
     def flush(self, changes: Changes) -> None:
         for kind in FLUSH_ORDER:

@@ -33,6 +33,8 @@ _LIMITS = (
 # ``site_status`` member (or leaves a status out): accept, accept with a flag, or refuse.
 DEFAULT_SITE_STATUS = {"yellow": "accept", "blue": "flag", "red": "refuse"}
 DEFAULT_MAX_TRANSIT_DAYS = 30
+_UNKNOWN = "\x00unknown"  # OverlayState's transit floor before it is read
+_NO_TRANSIT = "\uffff"  # ... when no lot is pending in transit (above every date)
 
 
 @dataclass(frozen=True)
@@ -127,6 +129,8 @@ class State(Protocol):
     def lot_children(self, lot_id: str) -> tuple[str, ...]: ...
     def dispatched(self, lot_id: str) -> str | None: ...
     def set_dispatched(self, lot_id: str, time: str) -> None: ...
+    def end_transit(self, lot_id: str) -> None: ...
+    def overdue_transits(self, cutoff: str) -> list[tuple[str, str]]: ...
     def subject_attestations(self, subject: str) -> tuple[str, ...]: ...
     def set_subject_attestations(self, subject: str, attestation_ids: tuple[str, ...]) -> None: ...
 
@@ -141,6 +145,13 @@ class Backing(Protocol):
     def load(self, kind: str, key: str) -> Any: ...
     def load_many(self, kind: str, keys: list[str]) -> dict[str, Any] | None: ...
     def flush(self, changes: Changes) -> None: ...
+    def pending_transits(
+        self, low: str, high: str | None, limit: int | None
+    ) -> list[tuple[str, str]]:
+        """Up to ``limit`` (None: all) ``(lot, dispatched)`` of the lots pending in transit,
+        dispatched on or after the date ``low`` and before the date ``high`` (None: no bound),
+        ordered by ``(dispatched, lot)``."""
+        ...
 
 
 @dataclass
@@ -186,6 +197,17 @@ class _MemoryBacking:
     def load_many(self, kind: str, keys: list[str]) -> dict[str, Any] | None:
         return None  # in memory, a read is as cheap as a cache hit
 
+    def pending_transits(
+        self, low: str, high: str | None, limit: int | None
+    ) -> list[tuple[str, str]]:
+        found = sorted(
+            (value[0], key)
+            for (kind, key), value in self.rows.items()
+            if kind == "transit" and value[1] and value[0] >= low
+            and (high is None or value[0] < high)
+        )  # fmt: skip
+        return [(lot, time) for time, lot in found[:limit]]
+
     def flush(self, changes: Changes) -> None:
         for kind, table in changes.rows.items():
             for key, (value, _new) in table.items():
@@ -212,14 +234,21 @@ class OverlayState:
         self._cache: dict[tuple[str, str], Any] = {} if cache is None else cache
         self.accepted = Changes()
         self._staged = Changes()
+        # A lower bound on the date of the earliest dispatch still pending in transit, or
+        # _NO_TRANSIT when none is; _UNKNOWN until first needed. Staged and kept like rows, so
+        # that a dropped statement cannot leave it too high (see :meth:`overdue_transits`).
+        self._transit_floor: str = _UNKNOWN
+        self._kept_transit_floor: str = _UNKNOWN
 
     # -- statement boundaries -------------------------------------------------------------
     def keep(self) -> None:
         self.accepted.merge(self._staged)
         self._staged = Changes()
+        self._kept_transit_floor = self._transit_floor
 
     def drop(self) -> None:
         self._staged = Changes()
+        self._transit_floor = self._kept_transit_floor
 
     def flush(self) -> None:
         self.keep()
@@ -384,10 +413,70 @@ class OverlayState:
         self._put("taint", lot_id, incident_ids, False)
 
     def dispatched(self, lot_id: str) -> str | None:
-        return self._get("transit", lot_id)  # type: ignore[no-any-return]
+        found = self._get("transit", lot_id)
+        return None if found is None else str(found[0])
 
     def set_dispatched(self, lot_id: str, time: str) -> None:
-        self._put("transit", lot_id, time, False)
+        self._put("transit", lot_id, (time, True), False)
+        floor = self._transit_floor
+        if floor != _UNKNOWN and time[:10] < floor:
+            self._transit_floor = time[:10]
+
+    def end_transit(self, lot_id: str) -> None:
+        """The lot is no longer pending in transit: received, or flagged as overdue."""
+        found = self._get("transit", lot_id)
+        if found is not None and found[1]:
+            self._put("transit", lot_id, (found[0], False), False)
+
+    def overdue_transits(self, cutoff: str) -> list[tuple[str, str]]:
+        """``(lot, dispatched)`` of every lot pending in transit dispatched before the date
+        ``cutoff`` (``YYYY-MM-DD``), ordered by ``(dispatched, lot)``.
+
+        Asked for every statement, so the usual answer (none) must cost nothing: a lower bound
+        on the earliest pending dispatch date is kept, and the store is read only when the
+        cutoff passes it. The caller ends the transits it is given (:meth:`end_transit`); the
+        bound then moves to the earliest pending dispatch on or after ``cutoff``.
+        """
+        floor = self._transit_floor
+        if floor == _UNKNOWN:
+            floor = self._transit_floor = self._earliest_pending("")
+        if floor >= cutoff:  # _NO_TRANSIT sorts after every date
+            return []
+        found = self._pending_before(cutoff)
+        self._transit_floor = self._earliest_pending(cutoff)
+        return found
+
+    def _transit_changes(self) -> dict[str, tuple[str, bool]]:
+        """The transit rows this overlay has written (staged over accepted)."""
+        changed = {k: v for k, (v, _new) in self.accepted.rows.get("transit", {}).items()}
+        changed.update((k, v) for k, (v, _new) in self._staged.rows.get("transit", {}).items())
+        return changed
+
+    def _pending_before(self, cutoff: str) -> list[tuple[str, str]]:
+        changed = self._transit_changes()
+        found = {
+            lot: time
+            for lot, time in self._backing_transits("", cutoff, None)
+            if lot not in changed
+        }
+        found.update((lot, t) for lot, (t, pending) in changed.items() if pending and t < cutoff)
+        return sorted(found.items(), key=lambda item: (item[1], item[0]))
+
+    def _earliest_pending(self, low: str) -> str:
+        """The date of the earliest pending dispatch on or after the date ``low`` (``""``: any),
+        or _NO_TRANSIT. The overlay can hide at most as many of the store's rows as it has
+        written, so one more than that is enough to read."""
+        changed = self._transit_changes()
+        dates = [t[:10] for t, pending in changed.values() if pending and t >= low]
+        for lot, time in self._backing_transits(low, None, len(changed) + 1):
+            if lot not in changed:
+                dates.append(time[:10])
+                break
+        return min(dates) if dates else _NO_TRANSIT
+
+    def _backing_transits(self, low: str, high: str | None, limit: int | None) -> list[Any]:
+        pending = getattr(self._backing, "pending_transits", None)
+        return [] if pending is None else list(pending(low, high, limit))
 
     def subject_attestations(self, subject: str) -> tuple[str, ...]:
         found = self._get("subject_attestations", subject)

@@ -10,10 +10,11 @@ rules (``ledger.custody.sitestatus``, ``ledger.custody.incidents``); the receipt
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
+from functools import lru_cache
 
 from ledger.custody.types import Attestation, Flag, Lot
-from ledger.registry.types import Site
+from ledger.registry.types import Key, Site
 from ledger.rulebook import Context
 from ledger.state import State
 from ledger.statements import Statement
@@ -53,6 +54,7 @@ def transit(state: State, lot: Lot, st: Statement, ctx: Context) -> None:
     sent = state.dispatched(lot.id)
     if sent is None:  # pragma: no cover - every dispatch records its time
         return
+    state.end_transit(lot.id)
     days = (date.fromisoformat(st.time[:10]) - date.fromisoformat(sent[:10])).days
     limit = state.policy().max_transit_days
     if days > limit:
@@ -61,6 +63,40 @@ def transit(state: State, lot: Lot, st: Statement, ctx: Context) -> None:
                  f"lot {lot.id} was in transit for {days} days (dispatched {sent[:10]}, received "
                  f"{st.time[:10]}); the policy allows {limit}.")
         )  # fmt: skip
+
+
+def overdue(state: State, st: Statement, ctx: Context) -> None:
+    """``transit_overdue``: lots dispatched more than ``max_transit_days`` before this
+    statement's date and still not received, each flagged once, at the first entry dated late
+    enough to show it (the ledger's clock is its statements' dates). Cheap when there are none:
+    see :meth:`ledger.state.OverlayState.overdue_transits`."""
+    limit = state.policy().max_transit_days
+    for lot_id, sent in state.overdue_transits(_cutoff(st.time[:10], limit)):
+        state.end_transit(lot_id)
+        state.add_flag(
+            Flag(ctx.seq, "transit_overdue", "warning", f"lot:{lot_id}",
+                 f"lot {lot_id} was dispatched on {sent[:10]} and had not been received by "
+                 f"{st.time[:10]} (entry {ctx.seq}): more than the {limit} days in transit the "
+                 "policy allows.")
+        )  # fmt: skip
+
+
+@lru_cache(maxsize=64)
+def _cutoff(day: str, limit: int) -> str:
+    """The earliest dispatch date that is not yet overdue on ``day``."""
+    return (date.fromisoformat(day) - timedelta(days=limit)).isoformat()
+
+
+def backdated_revocation(state: State, key: Key, st: Statement, ctx: Context) -> None:
+    """``key_revoked_backdated``: a key is revoked with an effective time at or before the
+    latest-dated statement it already signed, so entries in the log may not be its actor's."""
+    state.add_flag(
+        Flag(ctx.seq, "key_revoked_backdated", "critical", f"actor:{key.actor}",
+             f"key {key.key_id[:16]}... of {key.actor} was revoked at entry {ctx.seq} with "
+             f"effect from {st.body['effective']}, but it had signed statements dated after "
+             f"that, the latest at entry {key.last_seq} ({key.last_time}); what it signed from "
+             f"{st.body['effective']} on may not be {key.actor}'s.")
+    )  # fmt: skip
 
 
 def note_attestation(state: State, attestation: Attestation) -> None:

@@ -26,6 +26,8 @@ class KeyRow(Base):
     revoked_seq: Mapped[int | None] = mapped_column(BigInteger)
     revoked_effective: Mapped[str | None] = mapped_column(String(40))
     last_n: Mapped[int] = mapped_column(BigInteger)
+    last_seq: Mapped[int | None] = mapped_column(BigInteger)
+    last_time: Mapped[str | None] = mapped_column(String(40))
 
 
 class SiteRow(Base):

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from ledger import canonical
 from ledger.crypto import key_id
-from ledger.custody import sitestatus
+from ledger.custody import flags, sitestatus
 from ledger.errors import ConflictError, ForbiddenError, NotFoundError, ValidationError
 from ledger.registry.types import Actor, Key, Miner, Site
 from ledger.rulebook import Context, Handler, evolve, no_subjects, require_new, require_role, signer
 from ledger.state import Policy, State
-from ledger.statements import Statement
+from ledger.statements import Statement, parse_time
 
 REGISTRAR = "registrar"
 OPERATOR = "operator"
@@ -124,6 +124,8 @@ def _key_revoke(state: State, st: Statement, ctx: Context) -> tuple[str, ...]:
         raise NotFoundError(f"{target} has no key {st.body['key'][:16]}...", code="unknown_key")
     if key.revoked_seq is not None:
         raise ConflictError("that key is already revoked.", code="already_revoked")
+    if key.last_time is not None and parse_time(key.last_time) >= parse_time(st.body["effective"]):
+        flags.backdated_revocation(state, key, st, ctx)
     state.put_key(
         evolve(key, revoked_seq=ctx.seq, revoked_effective=st.body["effective"]), new=False
     )

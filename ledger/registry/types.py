@@ -23,6 +23,10 @@ class Key:
     revoked_seq: int | None = None
     revoked_effective: str | None = None
     last_n: int = 0
+    # The entry and the time of the latest-dated statement the key signed (for the flag
+    # ``key_revoked_backdated``); None until it signs one.
+    last_seq: int | None = None
+    last_time: str | None = None
 
 
 @dataclass(frozen=True)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from factories import POLICY, MemoryLog, World
+from factories import POLICY, MemoryLog, World, signer
 
 from ledger.bodies import check_body
-from ledger.errors import ValidationError
-from ledger.state import DEFAULT_POLICY, Policy
+from ledger.errors import LedgerError, ValidationError
+from ledger.state import DEFAULT_POLICY, MemoryState, Policy
 
 
 def _codes(log: MemoryLog) -> list[tuple[str, str]]:
@@ -118,3 +118,116 @@ def test_max_transit_days_in_the_policy() -> None:
         body = {**genesis, "policy": {**genesis["policy"], "max_transit_days": bad}}
         with pytest.raises(ValidationError, match="max_transit_days must be an integer"):
             check_body("genesis", body)
+
+
+def test_a_lot_never_received_is_flagged_once_when_the_log_passes_the_limit() -> None:
+    world, log = _world(max_transit_days=10)
+    world.run(world.register_lot("lot-1"))
+    world.run(world.register_lot("lot-2"))
+    world.run(world.dispatch("lot-1", by="coop-a", to="trader-a"))  # 2026-01-15, never received
+    world.run(world.dispatch("lot-2", by="coop-a", to="trader-a"))
+    world.run(world.receive("lot-2", by="trader-a"))  # received the same day: never overdue
+    register = world.register_lot("lot-3").envelope.statement.body
+    world.run(world.sign("coop-a", "lot.register", register, time="2026-01-25T09:00:00Z"))
+    assert _codes(log) == []  # ten days is the limit, not beyond it
+    register = world.register_lot("lot-4").envelope.statement.body
+    world.run(world.sign("coop-a", "lot.register", register, time="2026-01-26T09:00:00Z"))
+    assert _codes(log) == [("transit_overdue", "lot:lot-1")]
+    flag = log.flags()[0]
+    assert flag.seq == log.size - 1 and flag.severity == "warning"
+    assert "lot lot-1 was dispatched on 2026-01-15 and had not been received by 2026-01-26 " \
+        f"(entry {flag.seq}): more than the 10 days in transit" in flag.message  # fmt: skip
+    register = world.register_lot("lot-5").envelope.statement.body
+    world.run(world.sign("coop-a", "lot.register", register, time="2026-02-20T09:00:00Z"))
+    assert _codes(log) == [("transit_overdue", "lot:lot-1")]  # once, not at every entry
+    receive = world.receive("lot-1", by="trader-a").envelope.statement.body
+    world.run(world.sign("trader-a", "lot.receive", receive, time="2026-02-21T09:00:00Z"))
+    assert _codes(log)[1] == ("transit_too_long", "lot:lot-1")  # its receipt says how long
+
+
+def test_overdue_lots_are_flagged_in_dispatch_order_and_a_new_dispatch_is_watched() -> None:
+    world, log = _world(max_transit_days=10)
+    for lot in ("lot-b", "lot-a", "lot-c"):
+        world.run(world.register_lot(lot))
+    for lot, day in (("lot-b", "2026-01-16"), ("lot-a", "2026-01-16"), ("lot-c", "2026-01-20")):
+        body = world.dispatch(lot, by="coop-a", to="trader-a").envelope.statement.body
+        world.run(world.sign("coop-a", "lot.dispatch", body, time=f"{day}T09:00:00Z"))
+    register = world.register_lot("lot-x").envelope.statement.body
+    world.run(world.sign("coop-a", "lot.register", register, time="2026-01-27T09:00:00Z"))
+    assert _codes(log) == [("transit_overdue", "lot:lot-a"), ("transit_overdue", "lot:lot-b")]
+    register = world.register_lot("lot-y").envelope.statement.body
+    world.run(world.sign("coop-a", "lot.register", register, time="2026-01-31T09:00:00Z"))
+    assert _codes(log)[2:] == [("transit_overdue", "lot:lot-c")]
+
+
+def test_a_rejected_statement_does_not_hide_an_overdue_lot() -> None:
+    world, log = _world(max_transit_days=10)
+    world.run(world.register_lot("lot-1"))
+    world.run(world.dispatch("lot-1", by="coop-a", to="trader-a"))
+    late = world.register_lot("lot-2").envelope.statement.body
+    with pytest.raises(LedgerError):  # a trader may not register lots: dropped whole
+        world.run(world.sign("trader-a", "lot.register", late, time="2026-02-01T09:00:00Z"))
+    assert _codes(log) == []
+    world.run(world.sign("coop-a", "lot.register", late, time="2026-02-01T09:00:00Z"))
+    assert _codes(log) == [("transit_overdue", "lot:lot-1")]
+
+
+def test_a_key_revoked_before_statements_it_signed_flags_the_actor() -> None:
+    world, log = _world()
+    world.run(world.register_lot("lot-1"))  # coop-a's key signs at 2026-01-15T08:00:0xZ
+    signed_at = log.entries[-1].seq
+    key = signer("coop-a").key_id
+    body = {"actor": "coop-a", "key": key, "effective": "2026-01-15T00:00:00Z",
+            "reason": "the phone was stolen on the 14th"}  # fmt: skip
+    world.run(world.sign("registrar", "actor.key.revoke", body))
+    assert _codes(log) == [("key_revoked_backdated", "actor:coop-a")]
+    flag = log.flags()[0]
+    assert flag.severity == "critical" and flag.seq == log.size - 1
+    assert f"revoked at entry {flag.seq} with effect from 2026-01-15T00:00:00Z, but it had " \
+        f"signed statements dated after that, the latest at entry {signed_at}" \
+        in flag.message  # fmt: skip
+
+
+def test_a_key_revoked_after_its_last_statement_raises_no_flag() -> None:
+    world, log = _world()
+    world.run(world.register_lot("lot-1"))
+    world.run(world.revoke_key("coop-a", signer("coop-a").key_id, by="registrar"))
+    assert _codes(log) == []
+    # revoking one's own key with a time before the revocation itself: only what the key
+    # signed earlier counts, and that was before the effective time
+    world.run(world.add_key("trader-a", signer("trader-a/2").public_key))
+    world.run(world.revoke_key("trader-a", signer("trader-a").key_id))
+    assert _codes(log) == []
+
+
+def test_the_latest_dated_statement_is_what_a_revocation_is_judged_by() -> None:
+    world, log = _world()
+    register = world.register_lot("lot-1").envelope.statement.body
+    world.run(world.sign("coop-a", "lot.register", register, time="2026-01-20T09:00:00Z"))
+    world.run(world.register_lot("lot-2"))  # signed later, dated earlier (2026-01-15)
+    key = log.state.key(signer("coop-a").key_id)
+    assert key is not None and key.last_time == "2026-01-20T09:00:00Z"
+    body = {"actor": "coop-a", "key": key.key_id, "effective": "2026-01-18T00:00:00Z",
+            "reason": "lost"}  # fmt: skip
+    world.run(world.sign("registrar", "actor.key.revoke", body))
+    assert _codes(log) == [("key_revoked_backdated", "actor:coop-a")]
+
+
+def test_the_overlay_forgets_a_dropped_statements_view_of_the_transits() -> None:
+    # A statement can be dropped after its rules ran (its disclosures fail to seal, say): the
+    # lots it found overdue must be found again by the next statement.
+    state = MemoryState()
+    state.set_dispatched("lot-1", "2026-01-15T08:00:00Z")
+    state.keep()
+    assert state.overdue_transits("2026-01-16") == [("lot-1", "2026-01-15T08:00:00Z")]
+    state.end_transit("lot-1")
+    assert state.overdue_transits("2026-01-17") == []
+    state.drop()
+    assert state.overdue_transits("2026-01-17") == [("lot-1", "2026-01-15T08:00:00Z")]
+    state.end_transit("lot-1")
+    state.keep()
+    state.flush()  # into the backing store: still ended
+    assert state.overdue_transits("2026-02-01") == []
+    state.set_dispatched("lot-1", "2026-01-20T08:00:00Z")  # dispatched again: watched again
+    assert state.overdue_transits("2026-01-20") == []
+    assert state.overdue_transits("2026-01-21") == [("lot-1", "2026-01-20T08:00:00Z")]
