@@ -13,12 +13,15 @@ from __future__ import annotations
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
+    Index,
     Integer,
     LargeBinary,
     SmallInteger,
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -222,11 +225,14 @@ class LotTaintRow(Base):
 
 
 class LotTransitRow(Base):
-    """When a lot was last dispatched (its statement's time), for the transit-time flag."""
+    """When a lot was last dispatched (its statement's time), for the transit-time flags;
+    ``pending`` while it is in transit and not yet flagged as overdue."""
 
     __tablename__ = "lot_transit"
+    __table_args__ = (Index("ix_lot_transit_pending", "pending", "dispatched"),)
     lot: Mapped[str] = mapped_column(String(64), primary_key=True)
     dispatched: Mapped[str] = mapped_column(String(40))
+    pending: Mapped[bool] = mapped_column(Boolean, server_default=false())
 
 
 class SubjectAttestationsRow(Base):
