@@ -1,12 +1,21 @@
 """The deterministic demo supply chain behind ``ledger demo [--seed N]``.
 
 Great Lakes artisanal mining, January and February 2026: three cooperatives dig cassiterite
-(tin), coltan (tantalum) and gold at four mine sites in North and South Kivu (DR Congo) and in
-Rwanda's Western Province; comptoirs in Goma, Bukavu and Rutsiro buy and blend the bags; an
+(tin), coltan (tantalum) and gold at five producing mine sites in North and South Kivu (DR Congo)
+and in Rwanda's Western Province; comptoirs in Goma, Bukavu and Rutsiro buy and blend the bags; an
 exporter in Goma ships concentrate and gold; a smelter near Kigali turns Rwandan concentrate into
 tin ingots that a Kigali exporter ships. An inspection team and an assay firm sign attestations
-(one is later withdrawn), a receipt comes in light enough to raise a flag, and a trader whose
-phone was stolen replaces its key. Every name, licence, ID and phone number is fictional.
+of the vocabulary (one is later withdrawn), a receipt comes in light enough to raise a flag, and a
+trader whose phone was stolen replaces its key.
+
+The due-diligence story: every site status occurs -- green, yellow (Kanyatsi), red (Lukigi, once
+an armed group is found taxing its pits), blue for a new site never inspected (Kibabi) and blue
+for a site whose only green inspection is more than a year old (Rugabano). Two incidents: a
+suspected tag copy on a Gatare bag, reported after the bag was blended, holds the blend back from
+export until the auditor resolves it, and the blend is then exported; the armed group at Lukigi
+(an incident about the site, still open at the end) holds back the gold blended and split from
+Lukigi's bags, which stays with the Goma exporter. The other lots carry no flag but the light bag.
+Every name, licence, ID and phone number is fictional.
 
 :func:`run_demo` signs each statement as the actor who would make it and hands it to a caller's
 ``submit`` (the sequencer, or a test's in-memory log); it stops with :class:`DemoError` at the
@@ -26,7 +35,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from ledger.bodies import PPM
+from ledger.bodies import PPM, VOCABULARY
 from ledger.builder import Author
 from ledger.canonical import b64encode
 from ledger.crypto import Ed25519Signer
@@ -37,6 +46,13 @@ SHOWCASE_LOT = "NTS-SN-2601-P1"  # tin ingots exported from Kigali, traced to tw
 DISCREPANCY_LOT = "KAN-SN-004"  # the one bag that arrives more than the tolerance light
 REVOKED_ATTESTATION = "clf-kanyatsi-2601"
 ROTATED_ACTOR = "trader-rutsiro"  # loses its phone; the registrar adds a new key
+OPEN_INCIDENT = "inc-lukigi-2602"  # an armed group at site-lukigi: still open at the end
+RESOLVED_INCIDENT = "inc-gtr-ta-002"  # a suspected tag copy on bag GTR-TA-002: resolved
+TAINTED_LOT = "MMX-AU-2602-B1"  # Lukigi gold held by the Goma exporter: cannot be exported
+CLEARED_LOT = "RMT-TA-2601"  # the blend held back by the resolved incident, exported after it
+RED_SITE = "site-lukigi"
+UNINSPECTED_SITE = "site-kibabi"  # blue: never inspected
+STALE_SITE = "site-rugabano"  # blue: its green inspection is more than a year old
 _OK = frozenset({"accepted", "duplicate"})
 _STEP = timedelta(minutes=7)
 
@@ -67,6 +83,7 @@ class DemoSummary:
     sites: int
     actors: int
     showcase_lot: str
+    tainted_lot: str = TAINTED_LOT
 
 
 # Actors: (id, name, role, country; private: contact name, phone, address).
@@ -118,6 +135,24 @@ _SITES: tuple[dict[str, Any], ...] = (
      "lon_e6": 29_589_600}, "minerals": ["tantalum", "tin"], "cooperative": "coop-kotwa",
      "licence": {"number": "RMB/SML/2022/064", "expires": "2027-09-30"},
      "capacity_g_month": 3_000_000, "inspection_status": "green"},
+    {"id": RED_SITE, "name": "Lukigi", "country": "CD",
+     "region": "South Kivu, Mwenga territory", "location": {"lat_e6": -3_046_200,
+     "lon_e6": 28_431_700}, "minerals": ["gold"], "cooperative": "coop-coamwa",
+     "licence": {"number": "ZEA-SK-0391/2025", "expires": "2029-01-31"},
+     "capacity_g_month": 1_200, "inspection_status": "green"},
+    # licensed in December 2025; no production until its first inspection
+    {"id": UNINSPECTED_SITE, "name": "Kibabi", "country": "CD",
+     "region": "North Kivu, Masisi territory", "location": {"lat_e6": -1_482_600,
+     "lon_e6": 28_951_400}, "minerals": ["tantalum", "tin"], "cooperative": "coop-comuma",
+     "licence": {"number": "ZEA-NK-0502/2025", "expires": "2029-12-31"},
+     "capacity_g_month": 2_000_000, "inspection_status": "blue"},
+    # the registrar recorded the green of its paper certificate; the inspection behind it is of
+    # November 2024, so the ledger derives blue (green older than a year) once it is attested
+    {"id": STALE_SITE, "name": "Rugabano", "country": "RW",
+     "region": "Western Province, Karongi district", "location": {"lat_e6": -2_116_900,
+     "lon_e6": 29_437_200}, "minerals": ["tin"], "cooperative": "coop-kotwa",
+     "licence": {"number": "RMB/SML/2021/038", "expires": "2027-06-30"},
+     "capacity_g_month": 2_500_000, "inspection_status": "green"},
 )
 # fmt: on
 
@@ -130,6 +165,8 @@ _MINERS = (
     ("miner-coamwa-001", "site-chiherano", "Bahati Cirhuza", "M", 1990),
     ("miner-coamwa-002", "site-chiherano", "Françoise Namegabe", "F", 1986),
     ("miner-coamwa-003", "site-chiherano", "Patient Bisimwa", "M", 1997),
+    ("miner-coamwa-004", RED_SITE, "Riziki Mugisho", "M", 1992),
+    ("miner-coamwa-005", RED_SITE, "Nsimire Bahizire", "F", 1999),
     ("miner-kotwa-001", "site-nyarusange", "Jean Claude Niyonsaba", "M", 1985),
     ("miner-kotwa-002", "site-nyarusange", "Aline Uwimana", "F", 1993),
     ("miner-kotwa-003", "site-gatare", "Eric Hakizimana", "M", 1989),
@@ -144,6 +181,7 @@ _MINING = (
     ("site-nyarusange", "tin", "NYR-SN", 6, (45_000, 65_000), (630_000, 700_000)),
     ("site-gatare", "tin", "GTR-SN", 4, (45_000, 60_000), (600_000, 680_000)),
     ("site-gatare", "tantalum", "GTR-TA", 3, (35_000, 50_000), (250_000, 310_000)),
+    (RED_SITE, "gold", "LUK-AU", 3, (60, 150), (800_000, 880_000)),
 )
 
 # US cents a kilogram, by (mineral, form), at the mine; later sales add a margin.
@@ -312,52 +350,103 @@ def _phone(run: _Run, country: str) -> str:
 
 
 # -- attestations --------------------------------------------------------------------------------
-# (id, attestor, claim, subject "kind:id", result, private report, days valid)
+# Every attestation is of the vocabulary (docs/PROTOCOL.md, section 20.1), with its claim's fields.
+# (id, attestor, claim, subject "kind:id", result, fields, private report, days valid);
+# a site.inspection's fields are completed with the inspection team and the visit's date.
+_JMSIT = "inspector-jmsit"
+_AUDITOR = "auditor-mugisha"
+_Spec = tuple[str, str, str, str, str, dict[str, Any], str, int]
 # fmt: off
-_ATTESTATIONS = (
-    ("insp-kanyatsi-2601", "inspector-jmsit", "site.inspection", "site:site-kanyatsi", "yellow",
+_ATTESTATIONS: tuple[_Spec, ...] = (
+    ("insp-kanyatsi-2601", _JMSIT, "site.inspection", "site:site-kanyatsi", "yellow", {},
      "No first-aid kit at the washing point; two shafts lack timbering.", 180),
-    ("clf-kanyatsi-2601", "inspector-jmsit", "child_labour_free", "site:site-kanyatsi",
-     "no one under 18 found in 2 unannounced visits",
+    ("clf-kanyatsi-2601", _JMSIT, "child_labour_free", "site:site-kanyatsi",
+     "no one under 18 found in 2 unannounced visits", {"visits": 2, "workers_checked": 143},
      "Miners' register cross-checked against ID documents.", 180),
-    ("nag-kanyatsi-2601", "inspector-jmsit", "no_armed_group_presence", "site:site-kanyatsi",
-     "no armed group or illegal taxation observed",
+    ("nag-kanyatsi-2601", _JMSIT, "no_armed_group_presence", "site:site-kanyatsi",
+     "no armed group or illegal taxation observed", {"visits": 2, "interviews": 17},
      "Interviews with 14 miners and 3 porters; road checkpoints visited.", 90),
-    ("insp-chiherano-2601", "inspector-jmsit", "site.inspection", "site:site-chiherano", "green",
+    ("insp-chiherano-2601", _JMSIT, "site.inspection", "site:site-chiherano", "green", {},
      "Gravity concentration with borax; no mercury found on site.", 180),
-    ("hg-chiherano-2601", "inspector-jmsit", "mercury_free", "site:site-chiherano",
+    ("hg-chiherano-2601", _JMSIT, "mercury_free", "site:site-chiherano",
      "no mercury use observed; sluices and borax smelting",
+     {"method": "gravity sluicing and borax smelting observed", "samples": 6},
      "Soil and tailings samples sent for analysis.", 180),
-    ("insp-nyarusange-2601", "inspector-jmsit", "site.inspection", "site:site-nyarusange",
-     "green", "Registers complete; PPE worn; drainage works under way.", 180),
-    ("clf-nyarusange-2601", "inspector-jmsit", "child_labour_free", "site:site-nyarusange",
-     "no one under 18 found in 2 unannounced visits",
+    ("insp-lukigi-2601", _JMSIT, "site.inspection", f"site:{RED_SITE}", "green", {},
+     "Registers complete; retorts in use; no armed presence observed.", 180),
+    ("hgr-lukigi-2601", _JMSIT, "mercury_use_reduced", f"site:{RED_SITE}",
+     "mercury use down from 900 to 350 g a month with retorts",
+     {"baseline_g_month": 900, "current_g_month": 350},
+     "Purchase records of the two mercury sellers reviewed; retorts counted.", 180),
+    ("insp-nyarusange-2601", _JMSIT, "site.inspection", "site:site-nyarusange", "green", {},
+     "Registers complete; PPE worn; drainage works under way.", 180),
+    ("clf-nyarusange-2601", _JMSIT, "child_labour_free", "site:site-nyarusange",
+     "no one under 18 found in 2 unannounced visits", {"visits": 2, "workers_checked": 96},
      "Miners' register cross-checked against ID documents.", 180),
-    ("insp-gatare-2601", "inspector-jmsit", "site.inspection", "site:site-gatare", "green",
+    ("ohs-nyarusange-2601", _AUDITOR, "ohs_training", "site:site-nyarusange",
+     "41 workers trained in 3 topics",
+     {"trained": 41, "topics": ["shaft timbering", "first aid", "protective equipment"]},
+     "Attendance sheets and the trainer's certificate reviewed.", 365),
+    ("insp-gatare-2601", _JMSIT, "site.inspection", "site:site-gatare", "green", {},
      "Registers complete; tailings dam inspected and stable.", 180),
-    ("clf-gatare-2601", "inspector-jmsit", "child_labour_free", "site:site-gatare",
-     "no one under 18 found in 2 unannounced visits",
+    ("clf-gatare-2601", _JMSIT, "child_labour_free", "site:site-gatare",
+     "no one under 18 found in 2 unannounced visits", {"visits": 2, "workers_checked": 88},
      "Miners' register cross-checked against ID documents.", 180),
-    ("wp-kotwa-2601", "auditor-mugisha", "women_participation", "actor:coop-kotwa",
-     "38% of registered members are women", "Membership register and payroll reviewed.", 365),
+    ("wp-kotwa-2601", _AUDITOR, "women_participation", "actor:coop-kotwa",
+     "38% of registered members are women", {"women": 57, "workers": 150},
+     "Membership register and payroll reviewed.", 365),
+    ("fp-kotwa-2601", _AUDITOR, "fair_payment", "actor:coop-kotwa",
+     "diggers received 71% of the price the comptoir paid",
+     {"basis": "payroll and purchase receipts, October to December 2025",
+      "price_share_ppm": 710_000},
+     "Receipts sampled for 30 sales; payments to miners traced to mobile-money records.", 365),
 )
+# The November 2024 joint inspection of Rugabano, entered from the paper archive when the site
+# joined: green, but more than a year old, so the site is blue until it is inspected again.
+_STALE_INSPECTION: _Spec = ("insp-rugabano-2411", _JMSIT, "site.inspection", f"site:{STALE_SITE}",
+                            "green", {}, "Paper report of the 2024 joint inspection.", 730)
+_STALE_DATE = "2024-11-19"
 # fmt: on
+_INSPECTION_TEAMS = {
+    "CD": ("Chantal Furaha", "Joint Mine Site Inspection Team (Division des Mines, SAEMAPE)"),
+    "RW": ("Eugène Ndayisaba", "Joint Mine Site Inspection Team (Rwanda Mines Board)"),
+}
 
 
 def _attest(
-    run: _Run, att_id: str, by: str, claim: str, subject: str, result: str, report: str, days: int
+    run: _Run,
+    att_id: str,
+    by: str,
+    claim: str,
+    subject: str,
+    result: str,
+    fields: Mapping[str, Any],
+    report: str,
+    days: int,
+    *,
+    made: str | None = None,
 ) -> None:
-    """Sign an attestation whose evidence is the SHA-256 of a (fake) report document."""
+    """Sign an attestation whose evidence is the SHA-256 of a (fake) report document.
+
+    ``made`` is a site inspection's date (default: today); its validity runs from that date.
+    """
     document = f"%PDF-1.7\n% asm-ledger demo {run.seed}\n{att_id}: {report}\n".encode()
     kind, subject_id = subject.split(":", 1)
+    claim_fields = dict(fields)
+    since = made or run.today()
+    if claim == "site.inspection":
+        inspector, agency = _INSPECTION_TEAMS[_site(subject_id)["country"]]
+        claim_fields.update({"inspector": inspector, "agency": agency, "date": since})
     body = {
         "id": att_id,
         "claim": claim,
         "subject": {"kind": kind, "id": subject_id},
-        "valid_from": run.today(),
-        "valid_until": run.today(days),
+        "valid_from": since,
+        "valid_until": (datetime.fromisoformat(since) + timedelta(days=days)).date().isoformat(),
         "evidence": [hashlib.sha256(document).hexdigest()],
         "result": result,
+        "vocabulary": VOCABULARY,
+        "fields": claim_fields,
     }
     touches = [f"attestation:{att_id}"]
     run.post(by, "attestation", body, touches=touches, private={"report": report})
@@ -368,6 +457,8 @@ def _inspect_sites(run: _Run) -> None:
     for spec in _ATTESTATIONS:
         run.wait(hours=20 if spec[2] == "site.inspection" else 1)
         _attest(run, *spec)
+    run.wait(hours=2)
+    _attest(run, *_STALE_INSPECTION, made=_STALE_DATE)
 
 
 def _assay(run: _Run, lot_id: str) -> None:
@@ -377,8 +468,10 @@ def _assay(run: _Run, lot_id: str) -> None:
     method = "fire assay" if lot.mineral == "gold" else "XRF"
     grade = f"{lot.grade_ppm // 10_000}.{lot.grade_ppm // 100 % 100:02d}%"
     result, report = f"{symbol} {grade} by {method}", f"Sampled {lot.mass_g} g; duplicates agree."
-    _attest(run, f"assay-{lot_id.lower()}", "auditor-mugisha", "assay", f"lot:{lot_id}",
-            result, report, 365)  # fmt: skip
+    fields = {"grade_ppm": lot.grade_ppm, "method": method, "mineral": lot.mineral,
+              "laboratory": "Mugisha Assay & Audit Ltd, Kigali laboratory"}  # fmt: skip
+    _attest(run, f"assay-{lot_id.lower()}", _AUDITOR, "assay", f"lot:{lot_id}", result, fields,
+            report, 365)  # fmt: skip
 
 
 # -- custody steps -------------------------------------------------------------------------------
@@ -520,7 +613,8 @@ def _first_mile(run: _Run) -> None:
     kan = _bags("KAN-SN") + _bags("KAN-TA")
     light = frozenset({DISCREPANCY_LOT})
     _deliver(run, "coop-comuma", "comptoir-goma", kan, hours=20, margin_pct=10, short=light)
-    _deliver(run, "coop-coamwa", "comptoir-bukavu", _bags("CHI-AU"), hours=6, margin_pct=8)
+    gold = _bags("CHI-AU") + _bags("LUK-AU")
+    _deliver(run, "coop-coamwa", "comptoir-bukavu", gold, hours=6, margin_pct=8)
     rwanda = _bags("NYR-SN") + _bags("GTR-SN") + _bags("GTR-TA")
     _deliver(run, "coop-kotwa", ROTATED_ACTOR, rwanda, hours=8, margin_pct=10)
 
@@ -551,31 +645,40 @@ def _blend_and_forward(run: _Run) -> None:
     _merge(run, "comptoir-goma", _bags("KAN-SN"), "TJG-SN-2601", "NT-TJG-260101")
     _merge(run, "comptoir-goma", _bags("KAN-TA"), "TJG-TA-2601", "NT-TJG-260102")
     _merge(run, "comptoir-bukavu", _bags("CHI-AU"), "OBH-AU-2601", "AU-BAR-OBH-0001")
+    _merge(run, "comptoir-bukavu", _bags("LUK-AU"), "OBH-AU-2602", "AU-BAR-OBH-0002")
     _merge(run, ROTATED_ACTOR, _bags("NYR-SN"), "RMT-SN-2601-A", "NT-RMT-260101")
     _merge(run, ROTATED_ACTOR, _bags("GTR-SN"), "RMT-SN-2601-B", "NT-RMT-260102")
     _merge(run, ROTATED_ACTOR, _bags("GTR-TA"), "RMT-TA-2601", "NT-RMT-260103")
     run.wait(hours=5)
     goma = ["TJG-SN-2601", "TJG-TA-2601"]
     _deliver(run, "comptoir-goma", "exporter-goma", goma, hours=4, margin_pct=20)
-    _deliver(run, "comptoir-bukavu", "exporter-goma", ["OBH-AU-2601"], hours=26, margin_pct=6)
+    gold = ["OBH-AU-2601", "OBH-AU-2602"]
+    _deliver(run, "comptoir-bukavu", "exporter-goma", gold, hours=26, margin_pct=6)
     tin = ["RMT-SN-2601-A", "RMT-SN-2601-B"]
     _deliver(run, ROTATED_ACTOR, "smelter-kigali", tin, hours=9, margin_pct=20)
     _deliver(run, ROTATED_ACTOR, "exporter-kigali", ["RMT-TA-2601"], hours=9, margin_pct=20)
 
 
 def _smelt_assay_export(run: _Run) -> None:
-    """Exporters assay and ship; the smelter casts ingots, which Kigali ships to two buyers."""
+    """Exporters assay and ship; the smelter casts ingots, which Kigali ships to two buyers.
+
+    Two lots stay behind: the Gatare tantalum blend, held by an incident about one of its bags,
+    and the Lukigi gold, split into two bars just before an armed group is reported at the site.
+    """
     run.wait(days=2)
     drums = [("MMX-TA-2601-D1", "SEAL-MMX-000101"), ("MMX-TA-2601-D2", "SEAL-MMX-000102")]
     _split(run, "exporter-goma", "TJG-TA-2601", drums)
-    for lot_id in ("MMX-TA-2601-D1", "MMX-TA-2601-D2", "OBH-AU-2601", "RMT-TA-2601"):
+    bars = [(TAINTED_LOT, "SEAL-MMX-000103"), ("MMX-AU-2602-B2", "SEAL-MMX-000104")]
+    _split(run, "exporter-goma", "OBH-AU-2602", bars)
+    for lot_id in ("MMX-TA-2601-D1", "MMX-TA-2601-D2", "OBH-AU-2601", CLEARED_LOT):
         _assay(run, lot_id)
+    _suspect_tag(run)
+    _armed_group(run)
     run.wait(days=1)
     _export(run, "exporter-goma", "TJG-SN-2601", "CD-ICGLR-2026-000318", "MY", 35)
     _export(run, "exporter-goma", "MMX-TA-2601-D1", "CD-ICGLR-2026-000319", "CN", 40)
     _export(run, "exporter-goma", "MMX-TA-2601-D2", "CD-ICGLR-2026-000320", "TH", 40)
     _export(run, "exporter-goma", "OBH-AU-2601", "CD-ICGLR-2026-000321", "AE", 12)
-    _export(run, "exporter-kigali", "RMT-TA-2601", "RW-ICGLR-2026-000142", "CN", 40)
     run.wait(days=1)
     ingots = [SHOWCASE_LOT, "NTS-SN-2601-P2"]
     _smelt(run, "smelter-kigali", ["RMT-SN-2601-A", "RMT-SN-2601-B"], ingots)
@@ -586,13 +689,70 @@ def _smelt_assay_export(run: _Run) -> None:
     _export(run, "exporter-kigali", "NTS-SN-2601-P2", "RW-ICGLR-2026-000152", "US", 8)
 
 
+def _incident(
+    run: _Run, by: str, incident_id: str, subject: str, facts: dict[str, Any], details: str
+) -> None:
+    """Report an incident; ``facts`` holds its category, severity, observed date and summary."""
+    kind, subject_id = subject.split(":", 1)
+    body = {"id": incident_id, "subject": {"kind": kind, "id": subject_id}, **facts}
+    private = {"details": details}
+    run.post(by, "incident", body, touches=[f"incident:{incident_id}"], private=private)
+
+
+def _suspect_tag(run: _Run) -> None:
+    """Preparing the tantalum export file, the Kigali exporter hears that the tag of one bag of
+    its blend was seen on a bag offered in Rubavu: the blend is held until the auditor checks."""
+    run.wait(hours=6)
+    bag = "GTR-TA-002"
+    tag = run.lots[bag].tags[0]
+    facts = {
+        "category": "bribery_fraudulent_origin",
+        "severity": "high",
+        "observed": run.today(-1),
+        "summary": f"Tag {tag} of bag {bag} reported on a bag offered at Rubavu market.",
+    }
+    details = (
+        "A buyer's agent photographed a bag at Rubavu market bearing the tag; the seller left "
+        "before the police arrived."
+    )
+    _incident(run, "exporter-kigali", RESOLVED_INCIDENT, f"lot:{bag}", facts, details)
+
+
+def _armed_group(run: _Run) -> None:
+    """Villagers tell the inspection team that an armed group taxes the pits at Lukigi."""
+    run.wait(hours=4)
+    facts = {
+        "category": "non_state_armed_groups",
+        "severity": "critical",
+        "observed": run.today(-2),
+        "summary": "Armed men levy a tax on every bag at the Lukigi pits.",
+    }
+    details = "Three miners and a village chief, met separately in Kamituga, describe a roadblock."
+    _incident(run, _JMSIT, OPEN_INCIDENT, f"site:{RED_SITE}", facts, details)
+
+
 def _follow_up(run: _Run) -> None:
-    """A follow-up visit finds minors at Kanyatsi: the child-labour attestation is withdrawn."""
-    run.wait(days=12)
+    """Follow-up visits: minors at Kanyatsi (its child-labour attestation is withdrawn), the armed
+    group confirmed at Lukigi (red); the tag at Rubavu was a copy, so the blend is exported."""
+    run.wait(days=3)
+    resolution = (
+        "The Rubavu tag is a counterfeit copy (wrong font and serial check digit); bag "
+        "GTR-TA-002's weight, grade and seal match the cooperative's register and the "
+        "inspection team's seal log. Reported to the Rwanda Mines Board."
+    )
+    body = {"incident": RESOLVED_INCIDENT, "resolution": resolution}
+    run.post(_AUDITOR, "incident.resolve", body, after=[f"incident:{RESOLVED_INCIDENT}"])
+    run.wait(hours=5)
+    _export(run, "exporter-kigali", CLEARED_LOT, "RW-ICGLR-2026-000142", "CN", 40)
+    run.wait(days=2)
+    report = "Armed group present; illegal taxation at the pits; production must stop."
+    _attest(run, "insp-lukigi-2602", _JMSIT, "site.inspection", f"site:{RED_SITE}", "red", {},
+            report, 180)  # fmt: skip
+    run.wait(days=7)
     body = {
         "attestation": REVOKED_ATTESTATION,
         "reason": "Follow-up visit found two minors at the Kanyatsi washing point; remediation "
         "plan agreed with COMUMA; withdrawn until a new inspection.",
     }
     subject = [f"attestation:{REVOKED_ATTESTATION}"]
-    run.post("inspector-jmsit", "attestation.revoke", body, after=subject)
+    run.post(_JMSIT, "attestation.revoke", body, after=subject)

@@ -39,7 +39,7 @@ def test_bundle_then_verify_bundle(
     _invoke(db_url, "bundle", SHOWCASE_LOT, "--out", str(out))
     result = _invoke(db_url, "verify-bundle", str(out), "--key", key)
     lines = result.output.splitlines()
-    assert lines[-1].startswith(f"VERIFIED: lot {SHOWCASE_LOT}, 57 entries, against checkpoint")
+    assert lines[-1].startswith(f"VERIFIED: lot {SHOWCASE_LOT}, 59 entries, against checkpoint")
     assert all(line.startswith(("ok  ", "VERIFIED")) for line in lines)
     broken = bytearray(out.read_bytes())
     broken[len(broken) // 2] ^= 1

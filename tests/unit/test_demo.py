@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -19,8 +19,9 @@ from ledger import canonical, demo, disclosures, entries, rules
 from ledger.bodies import PRIVATE_FIELDS
 from ledger.builder import Author, RegistrarSpec, genesis
 from ledger.crypto import Ed25519Signer
+from ledger.custody import incidents
 from ledger.custody.log import Result
-from ledger.custody.types import Attestation, Flag, Lot
+from ledger.custody.types import Attestation, Flag, Lot, SiteStatus
 from ledger.entries import Entry
 from ledger.errors import ConflictError, LedgerError, ValidationError
 from ledger.registry.types import Actor, Key, Miner, Site
@@ -191,31 +192,48 @@ def test_registered_output_stays_within_capacity(harness: Harness) -> None:
     assert all(total <= capacity[site] for (site, _month), total in output.items())
 
 
-# Issue 5's incidents come to the demo with the rest of its due-diligence story (next slice).
-NOT_YET_IN_DEMO = {"incident", "incident.resolve"}
-
-
 def test_every_statement_type_is_used(harness: Harness) -> None:
     used = Counter(entry.statement.type for entry in harness.log)
-    assert set(used) == STATEMENT_TYPES - NOT_YET_IN_DEMO
+    assert set(used) == STATEMENT_TYPES
     assert set(used) >= CUSTODY_TYPES
     assert used["lot.export"] >= 2
     assert used["lot.receive"] == used["lot.dispatch"]
+    assert (used["incident"], used["incident.resolve"]) == (2, 1)
 
 
 # -- attestations, flags, keys -------------------------------------------------------------------
+VOCABULARY_CLAIMS = {"site.inspection", "child_labour_free", "mercury_free", "mercury_use_reduced",
+                     "no_armed_group_presence", "ohs_training", "women_participation",
+                     "fair_payment", "assay"}  # fmt: skip
+
+
 def test_attestations_of_several_claims_and_one_revocation(harness: Harness) -> None:
     attestations: list[Attestation] = harness.rows("attestation")
     claims = {a.claim for a in attestations}
-    assert {"site.inspection", "child_labour_free", "mercury_free", "assay"} <= claims
-    assert {a.result for a in attestations if a.claim == "site.inspection"} == {"green", "yellow"}
+    assert claims >= VOCABULARY_CLAIMS
+    results = {a.result for a in attestations if a.claim == "site.inspection"}
+    assert results == {"green", "yellow", "red"}
     gold_sites = {s.id for s in harness.rows("site") if s.minerals == ("gold",)}
-    assert {a.subject_id for a in attestations if a.claim == "mercury_free"} == gold_sites
+    mercury = {"mercury_free", "mercury_use_reduced"}
+    assert len(gold_sites) >= 2
+    assert {a.subject_id for a in attestations if a.claim in mercury} == gold_sites
     assays = [a for a in attestations if a.claim == "assay"]
     assert assays
     assert all(a.subject_kind == "lot" and a.attestor.startswith("auditor") for a in assays)
     revoked = [a.id for a in attestations if a.revoked_seq is not None]
     assert revoked == [demo.REVOKED_ATTESTATION]
+
+
+def test_every_attestation_is_of_the_vocabulary_with_its_fields(harness: Harness) -> None:
+    found = of_type(harness, "attestation")
+    assert found
+    for entry in found:
+        body = entry.statement.body
+        assert body["vocabulary"] == 1, body["id"]
+        assert body["fields"], body["id"]
+        if body["claim"] == "site.inspection":
+            assert body["fields"]["date"] == body["valid_from"] <= entry.statement.time[:10]
+            assert body["fields"]["inspector"] and body["fields"]["agency"]
 
 
 def test_attestation_evidence_is_document_digests(harness: Harness) -> None:
@@ -225,11 +243,60 @@ def test_attestation_evidence_is_document_digests(harness: Harness) -> None:
         assert all(len(bytes.fromhex(digest)) == 32 for digest in evidence)
 
 
-def test_only_the_light_bag_is_flagged(harness: Harness) -> None:
+def children_in_log(harness: Harness) -> dict[str, set[str]]:
+    """Each lot's outputs, read from the signed split, merge and process bodies."""
+    children: dict[str, set[str]] = {}
+    for entry in harness.log:
+        body, kind = entry.statement.body, entry.statement.type
+        if kind == "lot.split":
+            children.setdefault(body["lot"], set()).update(o["lot"] for o in body["outputs"])
+        elif kind == "lot.merge":
+            for lot_id in body["inputs"]:
+                children.setdefault(lot_id, set()).add(body["output"]["lot"])
+        elif kind == "lot.process":
+            for lot_id in body["inputs"]:
+                children.setdefault(lot_id, set()).update(o["lot"] for o in body["outputs"])
+    return children
+
+
+def downstream(harness: Harness, roots: set[str]) -> set[str]:
+    """``roots`` and every lot made from them, by the log's bodies (not the derived state)."""
+    children, found, todo = children_in_log(harness), set(), list(roots)
+    while todo:
+        lot_id = todo.pop()
+        if lot_id not in found:
+            found.add(lot_id)
+            todo.extend(children.get(lot_id, ()))
+    return found
+
+
+def registered_at(harness: Harness, site_id: str) -> set[str]:
+    return {e.statement.body["lot"] for e in of_type(harness, "lot.register")
+            if e.statement.body["site"] == site_id}  # fmt: skip
+
+
+def incident_entry(harness: Harness, incident_id: str) -> Entry:
+    (entry,) = [e for e in of_type(harness, "incident") if e.statement.body["id"] == incident_id]
+    return entry
+
+
+def test_the_flags_are_the_light_bag_and_the_resolved_incident_s_taint(harness: Harness) -> None:
+    """Every other lot -- the showcase's chain, the Congolese tin and tantalum, the gold of
+    Chiherano -- carries no flag; the open incident on a site flags no lot that already existed."""
+    reported = incident_entry(harness, demo.RESOLVED_INCIDENT)
+    subject = reported.statement.body["subject"]["id"]
+    tainted = downstream(harness, {subject})
+    assert tainted == {subject, demo.CLEARED_LOT}  # the bag and the blend it went into
+    expected = {("mass_discrepancy", f"lot:{demo.DISCREPANCY_LOT}")} | {
+        ("tainted", f"lot:{lot_id}") for lot_id in tainted
+    }
     flags = harness.flags()
-    assert [(f.code, f.subject) for f in flags] == [
-        ("mass_discrepancy", f"lot:{demo.DISCREPANCY_LOT}")
-    ]
+    assert {(f.code, f.subject) for f in flags} == expected
+    assert len(flags) == len(expected)
+    assert {f.seq for f in flags if f.code == "tainted"} == {reported.seq}
+    flagged = {f.subject[4:] for f in flags}
+    clean = [lot for lot in harness.rows("lot") if lot.id not in flagged]
+    assert len(clean) == len(harness.rows("lot")) - 3 >= 30
 
 
 def test_receipts_within_tolerance_except_the_light_bag(harness: Harness) -> None:
@@ -269,6 +336,135 @@ def test_the_rotated_key_is_revoked_and_its_successor_signs(harness: Harness) ->
     assert {s.type for s in later} >= {"lot.merge", "lot.dispatch"}
     assert {s.key for s in later} == {new.key_id}
     assert new.key_id == demo.replacement_key(1).key_id
+
+
+# -- due diligence: site status, incidents, taint ------------------------------------------------
+def site_status(harness: Harness, site_id: str) -> SiteStatus:
+    found = harness.state.site_status(site_id)
+    assert found is not None
+    return found
+
+
+def inspections_of(harness: Harness, site_id: str) -> list[Entry]:
+    return [e for e in of_type(harness, "attestation")
+            if e.statement.body["claim"] == "site.inspection"
+            and e.statement.body["subject"]["id"] == site_id]  # fmt: skip
+
+
+def test_every_site_status_occurs(harness: Harness) -> None:
+    statuses = {site.id: site_status(harness, site.id).status for site in harness.rows("site")}
+    assert set(statuses.values()) == {"green", "yellow", "red", "blue"}
+    assert statuses[demo.RED_SITE] == "red"
+    assert statuses[demo.UNINSPECTED_SITE] == statuses[demo.STALE_SITE] == "blue"
+
+
+def test_blue_as_never_inspected_and_as_a_green_inspection_over_a_year_old(
+    harness: Harness,
+) -> None:
+    never = site_status(harness, demo.UNINSPECTED_SITE)
+    assert inspections_of(harness, demo.UNINSPECTED_SITE) == []
+    assert (never.basis, [r[1] for r in never.records]) == (None, ["blue"])
+    assert registered_at(harness, demo.UNINSPECTED_SITE) == set()  # nothing to flag
+    stale = site_status(harness, demo.STALE_SITE)
+    (inspection,) = inspections_of(harness, demo.STALE_SITE)
+    body = inspection.statement.body
+    assert (body["result"], stale.basis) == ("green", body["id"])
+    age = date.fromisoformat(inspection.statement.time[:10]) - date.fromisoformat(
+        body["fields"]["date"]
+    )
+    assert age.days > 365 and body["valid_until"] > inspection.statement.time[:10]  # not lapsed
+    assert registered_at(harness, demo.STALE_SITE) == set()
+
+
+def test_the_red_site_turned_red_after_its_last_lot(harness: Harness) -> None:
+    history = [c for c in harness.state.appended("site_status_change") if c.site == demo.RED_SITE]
+    assert [(c.status, c.basis) for c in history] == [
+        ("green", None),  # as its registration recorded
+        ("green", "insp-lukigi-2601"),
+        ("red", "insp-lukigi-2602"),
+    ]
+    red = history[-1].seq
+    lots = [e.seq for e in of_type(harness, "lot.register")
+            if e.statement.body["site"] == demo.RED_SITE]  # fmt: skip
+    assert lots and max(lots) < red
+    assert harness.log[red].statement.body["result"] == "red"
+
+
+def next_statement(harness: Harness, actor: str) -> Author:
+    """An author for a demo actor whose counter follows its last statement in the log."""
+    signer = demo.demo_keys(1)[actor]
+    last = max(e.statement.n for e in harness.log if e.statement.key == signer.key_id)
+    return Author(ORIGIN, actor, signer, n=last)
+
+
+def test_a_lot_from_the_red_site_is_refused() -> None:
+    fresh, _ = load(1)
+    coop = next_statement(fresh, "coop-coamwa")
+    body = {"lot": "LUK-AU-004", "site": demo.RED_SITE, "mineral": "gold", "form": "concentrate",
+            "mass_g": 90, "grade_ppm": 850_000, "tags": ["MT-CD-999999"],
+            "extracted": "2026-02-07"}  # fmt: skip
+    late = coop.sign("lot.register", body, time="2026-02-08T08:00:00Z")
+    result = fresh.submit(late)
+    assert result.status == "rejected" and result.error is not None
+    assert result.error.code == "site_status_refused"
+
+
+def test_the_open_incident_taints_exactly_the_lots_from_its_site(harness: Harness) -> None:
+    entry = incident_entry(harness, demo.OPEN_INCIDENT)
+    subject = entry.statement.body["subject"]
+    assert subject == {"kind": "site", "id": demo.RED_SITE}
+    incident = harness.state.incident(demo.OPEN_INCIDENT)
+    assert incident is not None and incident.resolved_seq is None
+    below = downstream(harness, registered_at(harness, demo.RED_SITE))
+    made_by = set()
+    for e in harness.log:
+        body = e.statement.body
+        outputs = {o["lot"] for o in [*body.get("outputs", []), body.get("output", {})] if o}
+        if e.statement.type in ("lot.merge", "lot.split") and outputs & below:
+            made_by.add(e.statement.type)
+    assert made_by == {"lot.merge", "lot.split"}  # the taint passed through both
+    tainted = {lot.id for lot in harness.rows("lot") if incidents.tainting(harness.state, lot)}
+    assert tainted == below
+    assert demo.TAINTED_LOT in below
+    held = {lot.id for lot in harness.rows("lot") if lot.id in below and lot.status == "held"}
+    assert demo.TAINTED_LOT in held
+    assert not any(lot.status == "exported" for lot in harness.rows("lot") if lot.id in below)
+
+
+def test_the_tainted_lot_cannot_be_exported() -> None:
+    fresh, _ = load(1)
+    exporter = next_statement(fresh, "exporter-goma")
+    head = fresh.state.head(f"lot:{demo.TAINTED_LOT}")
+    assert head is not None
+    body = {"lot": demo.TAINTED_LOT, "certificate": "CD-ICGLR-2026-000400", "destination": "AE"}
+    attempt = exporter.sign("lot.export", body, time="2026-02-08T08:00:00Z",
+                            after={f"lot:{demo.TAINTED_LOT}": head})  # fmt: skip
+    result = fresh.submit(attempt)
+    assert result.status == "rejected" and result.error is not None
+    assert result.error.code == "lot_tainted"
+
+
+def test_the_resolved_incident_held_its_lots_back_until_resolution(harness: Harness) -> None:
+    """Replay the demo's own statements up to the resolution: its export is refused there, and
+    accepted once the resolution is logged."""
+    resolution = next(e for e in of_type(harness, "incident.resolve"))
+    assert resolution.statement.body["incident"] == demo.RESOLVED_INCIDENT
+    export_seq = next(e.seq for e in of_type(harness, "lot.export")
+                      if e.statement.body["lot"] == demo.CLEARED_LOT)  # fmt: skip
+    assert incident_entry(harness, demo.RESOLVED_INCIDENT).seq < resolution.seq < export_seq
+    replayed = Harness()
+    submissions = harness.submissions[1:]  # genesis is the harness's own
+    for submission in submissions[: resolution.seq - 1]:
+        assert replayed.submit(submission).status == "accepted"
+    export = submissions[export_seq - 1]
+    early = replayed.submit(export)
+    assert early.status == "rejected" and early.error is not None
+    assert early.error.code == "lot_tainted"
+    assert replayed.submit(submissions[resolution.seq - 1]).status == "accepted"
+    assert replayed.submit(export).status == "accepted"
+    cleared = harness.state.lot(demo.CLEARED_LOT)
+    assert cleared is not None and cleared.status == "exported"
+    assert incidents.tainting(harness.state, cleared) == []
 
 
 # -- privacy, time, provenance -------------------------------------------------------------------
@@ -346,7 +542,8 @@ def test_another_seed_gives_other_bytes_and_still_passes(harness: Harness, seed:
     assert other.statement_bytes() != harness.statement_bytes()
     ours, theirs = demo_signed(harness), demo_signed(other)
     assert ours.isdisjoint(theirs)  # every demo actor signs with keys of its own seed
-    assert [f.subject for f in other.flags()] == [f"lot:{demo.DISCREPANCY_LOT}"]
+    mine = {(f.code, f.subject) for f in harness.flags()}
+    assert {(f.code, f.subject) for f in other.flags()} == mine
     assert len(sites_in_ancestry(other, summary.showcase_lot)) >= 2
 
 
