@@ -17,6 +17,7 @@ leaves a file that looks finished.
 from __future__ import annotations
 
 import hashlib
+import json
 import sqlite3
 import subprocess
 import sys
@@ -70,10 +71,19 @@ def cached_path(entries: int, version: str) -> Path:
     return BENCH_DIR / f"ledger-{entries}-{version}.db"
 
 
+def workload_path(ledger: Path) -> Path:
+    """Where the workload stood when ``ledger`` was snapshotted (to append more of the same)."""
+    return ledger.with_suffix(".workload.json")
+
+
 def cached_ledgers(sizes: list[int], pool: ProcessPoolExecutor, version: str) -> dict[int, Path]:
     """Paths of ledgers of exactly these sizes, building (once) the ones not cached yet."""
     paths = {size: cached_path(size, version) for size in sizes}
-    missing = sorted(size for size, path in paths.items() if _entries(path) != size)
+    missing = sorted(
+        size
+        for size, path in paths.items()
+        if _entries(path) != size or not workload_path(path).exists()
+    )
     if missing:
         _build(missing, version, pool)
     return paths
@@ -95,6 +105,7 @@ def _build(sizes: list[int], version: str, pool: ProcessPoolExecutor) -> None:
     for size in sizes:
         for stale in BENCH_DIR.glob(f"ledger-{size}-*.db"):
             remove_sqlite(stale)
+            workload_path(stale).unlink(missing_ok=True)
     work = BENCH_DIR / f"building-{uuid.uuid4().hex[:8]}.db"
     engine = without_fsync(fresh_sqlite(work))
     ledger, workload = open_ledger(engine), Workload(pool=pool)
@@ -110,7 +121,9 @@ def _build(sizes: list[int], version: str, pool: ProcessPoolExecutor) -> None:
                 print(f"  building: {done:,} entries ({elapsed:.0f} s)", file=sys.stderr)
             if ledger.size() != size:
                 raise RuntimeError(f"built {ledger.size()} entries, not {size}")
-            _snapshot(engine, work, cached_path(size, version))
+            final = cached_path(size, version)
+            workload_path(final).write_text(json.dumps(workload.to_json()))
+            _snapshot(engine, work, final)
     finally:
         engine.dispose()
         remove_sqlite(work)

@@ -24,7 +24,7 @@ from typing import Any
 
 import cryptography
 
-from bench import append, audit, proofs, verify
+from bench import append, append_scale, audit, proofs, verify
 from bench.build import cached_ledgers, code_version
 from bench.context import FULL, QUICK, Context
 from bench.ledgers import BENCH_DIR, CODE, ROOT
@@ -36,12 +36,13 @@ BENCHMARKS: dict[str, Callable[[Context], list[Figure]]] = {
     "verify": verify.run,
     "append-batch": append.batch,
     "append-single": append.single,
+    "append-scale": append_scale.run,
     "audit": audit.run,
     "proof": proofs.run,
     "api": lambda ctx: __import__("bench.api", fromlist=["run"]).run(ctx),  # loads Flask: lazily
     "provenance": lambda ctx: __import__("bench.provenance", fromlist=["run"]).run(ctx),
 }
-NEEDS_LEDGERS = {"audit", "proof", "provenance"}
+NEEDS_LEDGERS = {"append-scale", "audit", "proof", "provenance"}
 RESULTS = BENCH_DIR / "results.json"
 
 

@@ -121,7 +121,7 @@ class Workload:
         )
         first = genesis(ORIGIN, operator(), [registrar], DEFAULT_POLICY.to_json(), time=now())
         self.counters["operator"] = first.envelope.statement.n
-        specs = [self._spec("registrar", "actor.register", _actor_body(a, r)) for a, r in _cast()]
+        specs = [self._spec("registrar", "actor.register", actor_body(a, r)) for a, r in _cast()]
         specs += [
             self._spec("registrar", "site.register", _site_body(i)) for i in range(COOPERATIVES)
         ]
@@ -149,6 +149,30 @@ class Workload:
                 if lot.stage < LAST_STAGE:
                     self.ready.append(lot)
         self._signed = []
+
+    def to_json(self) -> dict[str, Any]:
+        """Where the workload stands (between batches), to continue it on a copy of its ledger."""
+        if self._signed:
+            raise RuntimeError("a signed batch has not been accepted yet")
+        return {
+            "counters": self.counters,
+            "next_lot": self.next_lot,
+            "ready": [[lot.number, lot.stage, (lot.head or b"").hex()] for lot in self.ready],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], pool: ProcessPoolExecutor | None = None) -> Workload:
+        ready = deque(
+            LotState(number, stage, bytes.fromhex(head) or None)
+            for number, stage, head in data["ready"]
+        )
+        return cls(pool, dict(data["counters"]), ready, int(data["next_lot"]))
+
+    def sign_one(
+        self, actor: str, kind: str, body: dict[str, Any], private: dict[str, Any] | None = None
+    ) -> Submission:
+        """A statement outside the lot pipeline (no ``after``), under the actor's next counter."""
+        return sign_spec(self._spec(actor, kind, body, None, private))
 
     # -- signing ------------------------------------------------------------------------------
     def _step(self, lot: LotState) -> Spec:
@@ -195,7 +219,7 @@ def _cast() -> list[tuple[str, str]]:
     )
 
 
-def _actor_body(actor: str, role: str) -> dict[str, Any]:
+def actor_body(actor: str, role: str) -> dict[str, Any]:
     return {
         "id": actor,
         "name": f"{actor} (benchmark)",
