@@ -95,27 +95,34 @@ def apply(state: State, statement: Statement, ctx: Context) -> None:
             code="wrong_ledger",
             field="statement.ledger",
         )
-    _check_key(state, statement)
+    key = _check_key(state, statement)
     handler = HANDLERS[statement.type]
     _check_after(state, statement, handler.subjects(statement))
-    touched = handler.apply(state, statement, ctx)
+    if statement.type != "actor.key.revoke":
+        state.put_key(_used(key, statement, ctx), new=False)
+        touched = handler.apply(state, statement, ctx)
+    else:  # a revocation of the signing key itself is judged by what it signed before
+        touched = handler.apply(state, statement, ctx)
+        revoked = state.key(statement.key)
+        assert revoked is not None  # checked by _check_key; revoking keeps the row
+        state.put_key(_used(revoked, statement, ctx), new=False)
     for subject in touched:
         state.set_head(subject, ctx.leaf_hash, ctx.seq)
-    _note_use(state, statement, ctx)
     flags.overdue(state, statement, ctx)
 
 
-def _note_use(state: State, statement: Statement, ctx: Context) -> None:
-    """Advance the key's counter; remember its latest-dated statement. After the handler, so
-    that revoking the signing key itself judges the statements signed before this one."""
-    key = state.key(statement.key)
-    assert key is not None  # checked by _check_key; revoking keeps the row
+def _used(key: Key, statement: Statement, ctx: Context) -> Key:
+    """The key after signing ``statement``: its counter, and its latest-dated statement."""
     last = key.last_time
-    if last is None or parse_time(statement.time) >= parse_time(last):
-        key = evolve(key, last_n=statement.n, last_seq=ctx.seq, last_time=statement.time)
-    else:
-        key = evolve(key, last_n=statement.n)
-    state.put_key(key, new=False)
+    if last is None or _not_before(statement.time, last):
+        return evolve(key, last_n=statement.n, last_seq=ctx.seq, last_time=statement.time)
+    return evolve(key, last_n=statement.n)
+
+
+def _not_before(time: str, other: str) -> bool:
+    if len(time) == len(other) == 20:  # both to the second: ISO text sorts as time does
+        return time >= other
+    return parse_time(time) >= parse_time(other)
 
 
 def _check_time(state: State, statement: Statement, ctx: Context) -> None:

@@ -231,3 +231,14 @@ def test_the_overlay_forgets_a_dropped_statements_view_of_the_transits() -> None
     state.set_dispatched("lot-1", "2026-01-20T08:00:00Z")  # dispatched again: watched again
     assert state.overdue_transits("2026-01-20") == []
     assert state.overdue_transits("2026-01-21") == [("lot-1", "2026-01-20T08:00:00Z")]
+
+
+def test_a_fraction_of_a_second_later_is_later() -> None:
+    # "09:00:00.5Z" sorts before "09:00:00Z" as text; the key must still remember it as latest
+    world, log = _world()
+    for lot, time in (("lot-1", "2026-01-20T09:00:00Z"), ("lot-2", "2026-01-20T09:00:00.5Z")):
+        body = world.register_lot(lot).envelope.statement.body
+        world.run(world.sign("coop-a", "lot.register", body, time=time))
+    key = log.state.key(signer("coop-a").key_id)
+    assert key is not None and key.last_time == "2026-01-20T09:00:00.5Z"
+    assert key.last_seq == log.size - 1
