@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from api_helpers import assert_error, bearer
-from factories import World
+from factories import World, signer
 from flask.testing import FlaskClient
 from test_api_registry import collect
 
@@ -106,3 +106,20 @@ def test_details_are_for_the_reporter_and_auditors_only(world: World, client: Fl
     for outsider in ("coop-a", "inspector-a", "registrar"):
         response = client.get(path, headers=bearer(client.application, outsider))
         assert_error(response, 403, "not_entitled")
+
+
+def test_flags_of_a_lot_never_received_and_of_a_backdated_revocation(
+    world: World, client: FlaskClient
+) -> None:
+    world.run(world.register_lot("lot-1"))
+    world.run(world.dispatch("lot-1", by="coop-a", to="trader-a"))  # 2026-01-15, never received
+    late = world.register_lot("lot-2").envelope.statement.body
+    world.run(world.sign("coop-a", "lot.register", late, time="2026-03-01T09:00:00Z"))
+    body = {"actor": "coop-a", "key": signer("coop-a").key_id,
+            "effective": "2026-01-01T00:00:00Z", "reason": "stolen"}  # fmt: skip
+    world.run(world.sign("registrar", "actor.key.revoke", body))
+    overdue = collect(client, "/v1/flags?code=transit_overdue", limit=10)
+    assert [(f["subject"], f["severity"]) for f in overdue] == [("lot:lot-1", "warning")]
+    assert "had not been received by 2026-03-01" in overdue[0]["message"]
+    revoked = collect(client, "/v1/flags?subject=actor:coop-a", limit=10)
+    assert [(f["code"], f["severity"]) for f in revoked] == [("key_revoked_backdated", "critical")]
