@@ -73,11 +73,34 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "certificate": "certificate",
         "destination": "destination",
         "alert.not_verified": "Verification failed: {reasons}",
-        "alert.inspection": "Site {site} has inspection status {status}.",
+        "alert.site_red": "Site {site} is RED ({why}): lots from it are refused.",
+        "alert.site_yellow": "Site {site} is yellow ({why}): risks were found that must be "
+        "remedied.",
+        "alert.site_blue": "Site {site} is blue ({why}): it needs a new inspection.",
+        "alert.tainted": "Lot {lot} cannot be exported: it is tainted by open incident "
+        "{incidents} upstream.",
+        "alert.revoked_key": "Entry #{seq} ({type} by {actor}) was signed at {time} with key "
+        "{key_id}..., whose revocation (entry #{revoked_seq}) is effective from {effective}: "
+        "signed with a key revoked before it signed.",
+        "site.green": "green",
+        "site.yellow": "yellow",
+        "site.red": "RED",
+        "site.blue": "blue",
+        "basis.inspection": "inspection {basis} of {date}",
+        "basis.registration": "as recorded at its registration on {date}",
+        "basis.never_inspected": "never inspected",
+        "basis.lapsed": "inspection {basis} of {date} lapsed on {until}",
+        "basis.age": "its green inspection {basis} of {date} is more than a year old",
+        "status_history": "History",
+        "site_then": "site status then",
+        "inspected_by": "by",
+        "export": "Export",
+        "tainted_by": "blocked by open incident {incidents}",
+        "revoked_key_step": "Signed with a key revoked before it signed (effective {effective}, "
+        "entry #{revoked_seq}).",
         "alert.flag": "Flag on {subject}: {message}",
         "alert.revoked": "Attestation {claim} ({subject}) was revoked.",
         "alert.expired": "Attestation {claim} ({subject}) has expired.",
-        "alert.key_lost": "{message}",
         "alert.incident": "Open incident ({severity}): {category}, reported about {subject}, "
         "observed {observed}. Until it is resolved the lot cannot be exported.",
         "incidents": "Incidents",
@@ -145,11 +168,34 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "certificate": "certificat",
         "destination": "destination",
         "alert.not_verified": "La vérification a échoué : {reasons}",
-        "alert.inspection": "Le site {site} a le statut d'inspection {status}.",
+        "alert.site_red": "Le site {site} est ROUGE ({why}) : ses lots sont refusés.",
+        "alert.site_yellow": "Le site {site} est jaune ({why}) : des risques à corriger ont été "
+        "constatés.",
+        "alert.site_blue": "Le site {site} est bleu ({why}) : il doit être inspecté à nouveau.",
+        "alert.tainted": "Le lot {lot} ne peut pas être exporté : il est entaché par l'incident "
+        "ouvert {incidents} en amont.",
+        "alert.revoked_key": "L'entrée n° {seq} ({type} par {actor}) a été signée le {time} avec "
+        "la clé {key_id}..., dont la révocation (entrée n° {revoked_seq}) prend effet le "
+        "{effective} : signée avec une clé révoquée avant la signature.",
+        "site.green": "vert",
+        "site.yellow": "jaune",
+        "site.red": "ROUGE",
+        "site.blue": "bleu",
+        "basis.inspection": "inspection {basis} du {date}",
+        "basis.registration": "tel qu'enregistré à son inscription le {date}",
+        "basis.never_inspected": "jamais inspecté",
+        "basis.lapsed": "l'inspection {basis} du {date} a expiré le {until}",
+        "basis.age": "son inspection verte {basis} du {date} date de plus d'un an",
+        "status_history": "Historique",
+        "site_then": "statut du site alors",
+        "inspected_by": "par",
+        "export": "Exportation",
+        "tainted_by": "bloquée par l'incident ouvert {incidents}",
+        "revoked_key_step": "Signée avec une clé révoquée avant la signature (effet le "
+        "{effective}, entrée n° {revoked_seq}).",
         "alert.flag": "Signalement sur {subject} : {message}",
         "alert.revoked": "L'attestation {claim} ({subject}) a été révoquée.",
         "alert.expired": "L'attestation {claim} ({subject}) a expiré.",
-        "alert.key_lost": "{message}",
         "alert.incident": "Incident ouvert ({severity}) : {category}, signalé sur {subject}, "
         "constaté le {observed}. Tant qu'il n'est pas résolu, le lot ne peut pas être exporté.",
         "incidents": "Incidents",

@@ -20,7 +20,8 @@ class ProvenanceSchema(Schema):
     lot = fields.Dict(
         required=True,
         metadata={"description": "The lot: mineral, form, mass_g, grade_ppm, status, tags, "
-                  "origins, custodian and addressee (id, name, roles), head (hex)."},
+                  "origins, custodian and addressee (id, name, roles), head (hex), and "
+                  "tainted_by: the open incidents that keep it from being exported."},
     )  # fmt: skip
     verified = fields.Boolean(
         required=True,
@@ -32,12 +33,17 @@ class ProvenanceSchema(Schema):
     sites = fields.List(
         fields.Dict(), required=True,
         metadata={"description": "Origin mine sites: country, region, coordinates (lat_e6, "
-                  "lon_e6), inspection status, cooperative, attestations."},
+                  "lon_e6), cooperative, attestations, and status: the status derived from the "
+                  "bundle's inspections as of today (green, yellow, red or blue), its reason "
+                  "(inspection, registration, never_inspected, lapsed, age), basis inspection "
+                  "and date, and history (each change, with its entry and date)."},
     )  # fmt: skip
     timeline = fields.List(
         fields.Dict(), required=True,
         metadata={"description": "Custody steps, oldest first: type, time, actor, lots, "
-                  "mass_g, addressee, and the attestations that applied at the step."},
+                  "mass_g, addressee, the attestations that applied at the step, the site's "
+                  "status at a registration, flags, and revoked_key when the step was signed "
+                  "with a key revoked before it signed."},
     )  # fmt: skip
     attestations = fields.List(
         fields.Dict(), required=True,
@@ -51,6 +57,12 @@ class ProvenanceSchema(Schema):
                   "private details are never included."},
     )  # fmt: skip
     flags = fields.List(fields.Dict(), required=True)
+    revoked_key_signatures = fields.List(
+        fields.Dict(), required=True,
+        metadata={"description": "Entries of the bundle signed with a key whose revocation "
+                  "(actor.key.revoke in the bundle) is effective at or before the statement's "
+                  "time: seq, type, actor, key, time, effective, revoked_seq, reason."},
+    )  # fmt: skip
     warnings = fields.List(fields.String(), required=True)
     alerts = fields.List(
         fields.Dict(), required=True,

@@ -11,6 +11,7 @@ document: it is a page, not an API.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, render_template, request, url_for
@@ -38,10 +39,14 @@ def degrees(micro: int) -> str:
     return f"{micro / 1_000_000:.5f}"
 
 
-def alert_params(alert: dict[str, Any]) -> dict[str, Any]:
+def alert_params(alert: dict[str, Any], t: Callable[..., str]) -> dict[str, Any]:
+    """The alert's details as the catalogue's placeholders; a site's status gets ``why``, the
+    translated sentence of what the status rests on."""
     params = {k: v for k, v in alert.items() if k not in ("level", "kind")}
     if "reasons" in params:
         params["reasons"] = "; ".join(params["reasons"])
+    if "reason" in params:
+        params["why"] = t("basis." + params["reason"], **params)
     return params
 
 

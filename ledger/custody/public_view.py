@@ -4,23 +4,29 @@
 Everything here comes from the bundle's signed entries as :class:`~ledger.replay.Replay` derived
 them -- the same state the verifier checked -- never from database rows: the page can only show
 what the bundle proves. Only public fields exist in it (statement bodies carry no private field).
-It gives the lot, its origin sites with their inspection status, the custody timeline (actor
-names and roles, dates, masses) with the attestations that applied at each step, every
-attestation's status today (valid, expired, revoked, not yet valid), the incidents reported about
-its lots and sites (open or resolved), and the negative news -- open incidents, flags, revoked or
-expired attestations, sites not inspected green, keys reported lost, a failed verification -- as
-a list of alerts. Pure: values in, values out.
+It gives the lot (and the open incidents that taint it), its origin sites with their derived
+status -- green, yellow, red or blue, the inspection it rests on and its date, why it is blue,
+and its history -- the custody timeline (actor names and roles, dates, masses, the site's status
+at each registration) with the attestations that applied at each step, every attestation's
+status today (valid, expired, revoked, not yet valid), the incidents reported about its lots and
+sites (open or resolved), the statements signed with a key whose revocation in the bundle is
+effective at or before the statement's time, and the negative news -- open incidents and taint,
+sites not green, flags, revoked or expired attestations, statements signed with revoked keys, a
+failed verification -- as a list of alerts, worst first. Pure: values in, values out.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import date, timedelta
 from typing import Any
 
 from ledger.bundle import Verdict
-from ledger.custody.types import Attestation
+from ledger.custody import incidents, sitestatus
+from ledger.custody.types import Attestation, SiteStatusChange
 from ledger.entries import Entry
 from ledger.replay import Replay
+from ledger.statements import parse_time
 
 CUSTODY_TYPES = ("lot.register", "lot.dispatch", "lot.receive", "lot.split", "lot.merge",
                  "lot.process", "lot.export")  # fmt: skip
@@ -36,8 +42,10 @@ def describe(verdict: Verdict, today: str) -> dict[str, Any]:
     replay = verdict.replay or Replay()
     bundle = verdict.bundle
     lot_id = bundle.lot if bundle is not None else ""
-    entries = list(verdict.entries)
+    entries = [entry for entry in verdict.entries if entry.seq in replay.touched]  # accepted
     attestations = _attestations(replay, entries, today)
+    history = _status_history(replay, entries)
+    suspects = revoked_key_signatures(entries)
     account: dict[str, Any] = {
         "lot": _lot(replay, lot_id, bundle.head.hex() if bundle else ""),
         "verified": verdict.ok,
@@ -45,11 +53,12 @@ def describe(verdict: Verdict, today: str) -> dict[str, Any]:
         if verdict.checkpoint is None
         else {"origin": verdict.checkpoint.origin, "size": verdict.checkpoint.size},
         "reasons": verdict.reasons,
-        "sites": _sites(replay, lot_id, attestations),
-        "timeline": _timeline(replay, entries, attestations),
+        "sites": _sites(replay, lot_id, attestations, history, today),
+        "timeline": _timeline(replay, entries, attestations, history, suspects),
         "attestations": attestations,
         "incidents": _incidents(replay, entries),
         "flags": [asdict(flag) for flag in replay.flags],
+        "revoked_key_signatures": suspects,
         "warnings": list(verdict.warnings),
     }
     account["alerts"] = _alerts(account)
@@ -83,6 +92,7 @@ def _lot(replay: Replay, lot_id: str, head: str) -> dict[str, Any]:
         "origins": list(lot.origins),
         "custodian": _actor(replay, lot.custodian),
         "addressee": _actor(replay, lot.addressee),
+        "tainted_by": incidents.tainting(replay.state, lot),
     }
 
 
@@ -112,6 +122,7 @@ def _attestations(replay: Replay, entries: list[Entry], today: str) -> list[dict
         item["attestor"] = _actor(replay, attestation.attestor)
         item["status"] = status_on(attestation, today)
         item["time"] = entry.statement.time
+        item["fields"] = entry.statement.body.get("fields")
         found.append(item)
     return found
 
@@ -134,7 +145,13 @@ def _incidents(replay: Replay, entries: list[Entry]) -> list[dict[str, Any]]:
     return sorted(found, key=lambda item: (not item["open"], item["seq"]))
 
 
-def _sites(replay: Replay, lot_id: str, attestations: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _sites(
+    replay: Replay,
+    lot_id: str,
+    attestations: list[dict[str, Any]],
+    history: list[dict[str, Any]],
+    today: str,
+) -> list[dict[str, Any]]:
     lot = replay.state.lot(lot_id)
     sites = []
     for site_id in lot.origins if lot is not None else ():
@@ -144,20 +161,105 @@ def _sites(replay: Replay, lot_id: str, attestations: list[dict[str, Any]]) -> l
         about = [
             a for a in attestations if a["subject_kind"] == "site" and a["subject_id"] == site_id
         ]
-        inspections = [a for a in about if a["claim"] == "site.inspection"]
-        latest = inspections[-1]["result"] if inspections else None
         item = asdict(site)
         item["minerals"] = list(site.minerals)
         item["cooperative"] = _actor(replay, site.cooperative)
-        item["inspection"] = latest or site.inspection_status
+        item["status"] = site_status(replay, site_id, attestations, today)
+        item["status"]["history"] = [h for h in history if h["site"] == site_id]
+        item["inspection"] = item["status"]["status"]
         item["attestations"] = about
         sites.append(item)
     return sites
 
 
+def site_status(
+    replay: Replay, site_id: str, attestations: list[dict[str, Any]], today: str
+) -> dict[str, Any]:
+    """The site's status on ``today`` from the inspection records the bundle's replay derived
+    (the same rule as the log's, :func:`ledger.custody.sitestatus.status_at`), with its basis.
+
+    ``reason`` says what the status rests on: ``inspection``, ``registration`` (the status its
+    registration recorded), ``never_inspected``, ``lapsed`` (the basis is past its validity) or
+    ``age`` (a green basis more than a year old).
+    """
+    current = replay.state.site_status(site_id)
+    records = current.records if current is not None else ()
+    status, basis, made = sitestatus.status_at(records, today)
+    record = next((r for r in records if (r[0] or None) == basis and r[2] == made), None)
+    until = record[4] if record is not None else None
+    if made is None:
+        reason = "never_inspected"
+    elif status == "blue" and until is not None and until < today:
+        reason = "lapsed"
+    elif status == "blue" and record is not None and record[1] == "green":
+        reason = "age"
+    elif basis is None:
+        reason = "never_inspected" if status == "blue" else "registration"
+    else:
+        reason = "inspection"
+    inspection = next((a for a in attestations if a["id"] == basis), None) if basis else None
+    return {
+        "status": status,
+        "reason": reason,
+        "basis": basis,
+        "date": made,
+        "valid_until": None if until == sitestatus.FOREVER else until,
+        "green_until": _plus_days(made, sitestatus.GREEN_DAYS) if made else None,
+        "inspection": None if inspection is None else {
+            "id": inspection["id"], "result": inspection["result"], "seq": inspection["seq"],
+            "attestor": inspection["attestor"], "fields": inspection["fields"],
+        },
+        "as_of": today,
+    }  # fmt: skip
+
+
+def _plus_days(day: str, days: int) -> str:
+    return (date.fromisoformat(day) + timedelta(days=days)).isoformat()
+
+
+def _status_history(replay: Replay, entries: list[Entry]) -> list[dict[str, Any]]:
+    """Each change of an origin site's status the replay recorded, dated by its entry."""
+    times = {entry.seq: entry.statement.time for entry in entries}
+    changes: list[SiteStatusChange] = list(replay.state.appended("site_status_change"))
+    return [
+        {"site": c.site, "seq": c.seq, "date": times.get(c.seq, "")[:10], "status": c.status,
+         "basis": c.basis, "reason": c.reason}
+        for c in changes
+    ]  # fmt: skip
+
+
+def revoked_key_signatures(entries: list[Entry]) -> list[dict[str, Any]]:
+    """The entries signed with a key whose ``actor.key.revoke`` in ``entries`` has an
+    ``effective`` time at or before the statement's ``time``: "signed with a key revoked
+    before it signed". The revocation itself is not counted against the key it revokes."""
+    revocations: dict[str, Entry] = {}
+    for entry in entries:
+        if entry.statement.type == "actor.key.revoke":
+            revocations.setdefault(entry.statement.body["key"], entry)
+    found = []
+    for entry in entries:
+        st = entry.statement
+        revocation = revocations.get(st.key)
+        if revocation is None or entry.seq == revocation.seq:
+            continue
+        effective = revocation.statement.body["effective"]
+        if parse_time(effective) <= parse_time(st.time):
+            found.append(
+                {"seq": entry.seq, "type": st.type, "actor": st.actor, "key": st.key,
+                 "time": st.time, "effective": effective, "revoked_seq": revocation.seq,
+                 "reason": revocation.statement.body["reason"]}
+            )  # fmt: skip
+    return found
+
+
 def _timeline(
-    replay: Replay, entries: list[Entry], attestations: list[dict[str, Any]]
+    replay: Replay,
+    entries: list[Entry],
+    attestations: list[dict[str, Any]],
+    history: list[dict[str, Any]],
+    suspects: list[dict[str, Any]],
 ) -> list[dict[str, Any]]:
+    suspect = {item["seq"]: item for item in suspects}
     steps = []
     for entry in entries:
         st = entry.statement
@@ -186,13 +288,23 @@ def _timeline(
                 "mass_g": _step_mass(st.type, body),
                 "to": _actor(replay, body.get("to")),
                 "site": body.get("site"),
+                "site_status": _status_then(history, body["site"], entry.seq)
+                if st.type == "lot.register"
+                else None,
                 "certificate": body.get("certificate"),
                 "destination": body.get("destination"),
                 "attestations": applied,
                 "flags": [asdict(f) for f in replay.flags if f.seq == entry.seq],
+                "revoked_key": suspect.get(entry.seq),
             }
         )
     return steps
+
+
+def _status_then(history: list[dict[str, Any]], site_id: str, seq: int) -> str | None:
+    """The site's status as evaluated at entry ``seq`` (its last change up to that entry)."""
+    found = [h["status"] for h in history if h["site"] == site_id and h["seq"] <= seq]
+    return found[-1] if found else None
 
 
 def _status_at(replay: Replay, attestation_id: str, day: str, seq: int) -> str:
@@ -215,16 +327,24 @@ def _alerts(account: dict[str, Any]) -> list[dict[str, Any]]:
     alerts: list[dict[str, Any]] = []
     if not account["verified"]:
         alerts.append({"level": "red", "kind": "not_verified", "reasons": account["reasons"]})
+    tainted_by = account["lot"].get("tainted_by") or []
+    if tainted_by:
+        alerts.append({"level": "red", "kind": "tainted", "lot": account["lot"]["id"],
+                       "incidents": ", ".join(tainted_by)})  # fmt: skip
     for site in account["sites"]:
-        if site["inspection"] in ("red", "yellow"):
-            level = "red" if site["inspection"] == "red" else "amber"
-            alerts.append({"level": level, "kind": "inspection", "site": site["name"],
-                           "status": site["inspection"]})  # fmt: skip
+        alert = _site_alert(site)
+        if alert is not None:
+            alerts.append(alert)
     for incident in account["incidents"]:
         if incident["open"]:
             alerts.append({"level": "red", "kind": "incident", "category": incident["category"],
                            "severity": incident["severity"], "subject": incident["subject"],
                            "observed": incident["observed"]})  # fmt: skip
+    for item in account["revoked_key_signatures"]:
+        alerts.append({"level": "red", "kind": "revoked_key", "seq": item["seq"],
+                       "type": item["type"], "actor": item["actor"], "key_id": item["key"][:16],
+                       "time": item["time"], "effective": item["effective"],
+                       "revoked_seq": item["revoked_seq"]})  # fmt: skip
     for flag in account["flags"]:
         alerts.append({"level": "amber", "kind": "flag", "code": flag["code"],
                        "subject": flag["subject"], "message": flag["message"]})  # fmt: skip
@@ -233,6 +353,15 @@ def _alerts(account: dict[str, Any]) -> list[dict[str, Any]]:
             alerts.append({"level": "red" if att["status"] == REVOKED else "amber",
                            "kind": att["status"], "claim": att["claim"], "id": att["id"],
                            "subject": f"{att['subject_kind']}:{att['subject_id']}"})  # fmt: skip
-    for warning in account["warnings"]:
-        alerts.append({"level": "red", "kind": "key_lost", "message": warning})
     return sorted(alerts, key=lambda alert: alert["level"] != "red")
+
+
+def _site_alert(site: dict[str, Any]) -> dict[str, Any] | None:
+    """Red for a red site; amber for yellow and for blue (never inspected, lapsed, too old)."""
+    status = site["status"]
+    if status["status"] == "green":
+        return None
+    return {"level": "red" if status["status"] == "red" else "amber",
+            "kind": f"site_{status['status']}", "site": site["name"], "reason": status["reason"],
+            "basis": status["basis"] or "", "date": status["date"] or "",
+            "until": status["valid_until"] or ""}  # fmt: skip

@@ -54,9 +54,12 @@ def test_an_open_incident_on_the_origin_site_is_in_the_bundle_and_an_alert(
     (incident,) = account["incidents"]  # type: ignore[misc]
     assert incident["id"] == "inc-site" and incident["open"] is True
     assert incident["subject"] == "site:site-a" and incident["reporter"]["id"] == "trader-a"
-    alert = account["alerts"][0]  # type: ignore[index]
+    tainted, alert = account["alerts"][:2]  # type: ignore[index]
+    assert (tainted["kind"], tainted["level"]) == ("tainted", "red")
+    assert tainted["incidents"] == "inc-site"
     assert alert["kind"] == "incident" and alert["level"] == "red"
     assert alert["category"] == "serious_abuses"
+    assert account["lot"]["tainted_by"] == ["inc-site"]  # type: ignore[index]
 
 
 def test_a_resolved_incident_is_shown_resolved_and_raises_no_alert(
@@ -88,8 +91,9 @@ def test_the_page_puts_an_open_incident_first_in_both_languages(
     ledger.latest_checkpoint()
     page = web.get("/p/inc-lot").get_data(as_text=True)
     alerts = page[page.index('id="alerts"') :]
-    first = alerts[: alerts.index("</p>")]
-    assert 'class="red"' in first and "Open incident (high): serious_abuses" in first
+    first, second = alerts.split("</p>")[:2]
+    assert 'class="red"' in first and "cannot be exported: it is tainted by open incident" in first
+    assert 'class="red"' in second and "Open incident (high): serious_abuses" in second
     assert 'id="incidents"' in page and "open</b>" in page
     french = web.get("/p/inc-lot?lang=fr").get_data(as_text=True)
     assert "Incident ouvert (high)" in french and "ouvert</b>" in french

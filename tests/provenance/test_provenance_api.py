@@ -17,6 +17,7 @@ from png_reader import read_grey
 from prov_helpers import app_config
 
 from api import create_app, dispose
+from api.views import provenance as provenance_view
 from ledger import canonical
 from ledger.bundle import verify
 from ledger.checkpoint import VerifierKey
@@ -64,10 +65,17 @@ def test_provenance_json(web: FlaskClient, demo: tuple[Ledger, DemoSummary]) -> 
         assert text not in response.get_data(as_text=True), text
 
 
-def test_negative_news_is_in_the_account(web: FlaskClient) -> None:
+@pytest.fixture
+def after_the_demo(monkeypatch: pytest.MonkeyPatch) -> str:
+    """Pin the account's "today" just after the demo, while its inspections are in force."""
+    monkeypatch.setattr(provenance_view, "today", lambda: "2026-02-15")
+    return "2026-02-15"
+
+
+def test_negative_news_is_in_the_account(web: FlaskClient, after_the_demo: str) -> None:
     body = web.get(f"/v1/lots/{DISCREPANCY_LOT}/provenance").get_json()
     kinds = {(a["kind"], a["level"]) for a in body["alerts"]}
-    assert ("revoked", "red") in kinds and ("inspection", "amber") in kinds
+    assert ("revoked", "red") in kinds and ("site_yellow", "amber") in kinds
     assert ("flag", "amber") in kinds
     assert body["alerts"][0]["level"] == "red"
     revoked = next(a for a in body["attestations"] if a["id"] == REVOKED_ATTESTATION)
@@ -156,9 +164,10 @@ def test_the_page_in_french(web: FlaskClient) -> None:
     assert 'href="?lang=en"' in page.get_data(as_text=True)
 
 
-def test_the_page_shows_the_bad_news(web: FlaskClient) -> None:
+def test_the_page_shows_the_bad_news(web: FlaskClient, after_the_demo: str) -> None:
     text = _text(web.get(f"/p/{DISCREPANCY_LOT}").get_data(as_text=True))
-    assert "was revoked" in text and "inspection status yellow" in text
+    assert "was revoked" in text
+    assert "Site Kanyatsi Hill is yellow (inspection insp-kanyatsi-2601 of 2026-01-" in text
     assert "measured" in text and "tolerance" in text  # the receipt's flag message
     assert text.index("Warnings") < text.index("Origin mine sites")
 

@@ -18,6 +18,7 @@ import pytest
 from flask import Flask
 from werkzeug.serving import make_server
 
+from api.views import provenance as provenance_view
 from ledger.custody.log import Ledger
 from ledger.demo import DISCREPANCY_LOT, SHOWCASE_LOT, DemoSummary
 
@@ -90,15 +91,18 @@ def test_the_page_renders_in_a_real_browser(
     assert link == f"{live_server}/v1/lots/{SHOWCASE_LOT}/bundle"
 
 
-def test_french_and_the_bad_news_in_a_real_browser(browser: object, live_server: str) -> None:
+def test_french_and_the_bad_news_in_a_real_browser(
+    browser: object, live_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.remote.webdriver import WebDriver
 
     assert isinstance(browser, WebDriver)
+    monkeypatch.setattr(provenance_view, "today", lambda: "2026-02-15")  # inspections in force
     browser.get(f"{live_server}/p/{DISCREPANCY_LOT}?lang=fr")
     assert browser.title == f"Provenance du lot {DISCREPANCY_LOT}"
     alerts = browser.find_elements(By.CSS_SELECTOR, "#alerts p.red, #alerts p.amber")
     texts = " ".join(a.text for a in alerts)
-    assert "révoquée" in texts and "statut d'inspection yellow" in texts
+    assert "révoquée" in texts and "Le site Kanyatsi Hill est jaune (inspection" in texts
     colour = alerts[0].value_of_css_property("border-left-color")
     assert colour in ("rgba(187, 0, 0, 1)", "rgb(187, 0, 0)")
