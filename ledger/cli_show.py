@@ -41,6 +41,12 @@ def show_demo(engine: Engine, ledger: Ledger, summary: Any) -> None:
     lot_id = summary.showcase_lot if summary is not None else _showcase(engine)
     if lot_id is not None:
         _print_provenance(engine, lot_id)
+    held = _held_back(engine)
+    if held is not None:
+        click.echo(
+            f"\nand a lot held back: {held} is tainted by an open incident upstream and cannot be "
+            f"exported; its public page /p/{held} shows the bad news first"
+        )
 
 
 def _showcase(engine: Engine) -> str | None:
@@ -53,6 +59,15 @@ def _showcase(engine: Engine) -> str | None:
         return conn.execute(
             select(LotRow.id).where(LotRow.status == "exported").order_by(LotRow.updated_seq.desc())
         ).scalar()
+
+
+def _held_back(engine: Engine) -> str | None:
+    """The demo's lot held back by its open incident, when it is in this ledger."""
+    from ledger.demo import TAINTED_LOT
+
+    with engine.connect() as conn:
+        found = conn.execute(select(LotRow.id).where(LotRow.id == TAINTED_LOT)).scalar()
+    return None if found is None else str(found)
 
 
 def _print_provenance(engine: Engine, lot_id: str) -> None:
