@@ -53,6 +53,14 @@ CLEARED_LOT = "RMT-TA-2601"  # the blend held back by the resolved incident, exp
 RED_SITE = "site-lukigi"
 UNINSPECTED_SITE = "site-kibabi"  # blue: never inspected
 STALE_SITE = "site-rugabano"  # blue: its green inspection is more than a year old
+# The anonymous grievance about Kanyatsi that leads to the follow-up visit (kept off the log).
+GRIEVANCE = {
+    "site": "site-kanyatsi",
+    "category": "child_labour",
+    "language": "fr",
+    "text": "Des enfants lavent le minerai au point de lavage de Kanyatsi après l'école, "
+    "surtout le samedi.",
+}
 _OK = frozenset({"accepted", "duplicate"})
 _STEP = timedelta(minutes=7)
 
@@ -75,6 +83,18 @@ class Outcome(Protocol):
 
 
 @dataclass(frozen=True)
+class DemoGrievance:
+    """An anonymous grievance the demo files about a site: not a statement (grievances are kept
+    off the log, unsigned); ``run_demo`` hands it to its caller's ``grieve`` to store."""
+
+    site: str
+    category: str
+    text: str
+    language: str
+    day: str
+
+
+@dataclass(frozen=True)
 class DemoSummary:
     """What the demo loaded: statements submitted, lots, sites and actors it created."""
 
@@ -84,6 +104,7 @@ class DemoSummary:
     actors: int
     showcase_lot: str
     tainted_lot: str = TAINTED_LOT
+    grievances: int = 0
 
 
 # Actors: (id, name, role, country; private: contact name, phone, address).
@@ -231,6 +252,8 @@ class _Run:
     lots: dict[str, _Lot] = field(default_factory=dict)
     invoices: dict[str, int] = field(default_factory=dict)
     statements: int = 0
+    grieve: Callable[[DemoGrievance], object] | None = None
+    grievances: int = 0
 
     def post(
         self,
@@ -288,16 +311,20 @@ def run_demo(
     *,
     seed: int = 1,
     start: datetime = datetime(2026, 1, 5, 7, 0, tzinfo=UTC),
+    grieve: Callable[[DemoGrievance], object] | None = None,
 ) -> DemoSummary:
     """Submit the whole demo supply chain through ``submit``; raise :class:`DemoError` if refused.
 
     ``registrar`` signs as a registrar that genesis registered; every other actor signs with the
-    keys of :func:`demo_keys`. Statement times run from ``start`` over about a month.
+    keys of :func:`demo_keys`. Statement times run from ``start`` over about a month. ``grieve``,
+    when given, stores the demo's anonymous grievance (:data:`GRIEVANCE`), off the log; the
+    statements are the same with or without it.
     """
     if start.tzinfo is None:
         raise DemoError("start must be a timezone-aware time.", code="invalid")
     authors = {a: Author(registrar.ledger, a, s) for a, s in demo_keys(seed).items()}
     run = _Run(submit, seed, start, {registrar.actor: registrar, **authors}, random.Random(seed))
+    run.grieve = grieve
     _register_registry(run, registrar.actor)
     _inspect_sites(run)
     _mine(run)
@@ -306,7 +333,8 @@ def run_demo(
     _blend_and_forward(run)
     _smelt_assay_export(run)
     _follow_up(run)
-    return DemoSummary(run.statements, len(run.lots), len(_SITES), len(_ACTORS), SHOWCASE_LOT)
+    return DemoSummary(run.statements, len(run.lots), len(_SITES), len(_ACTORS), SHOWCASE_LOT,
+                       grievances=run.grievances)  # fmt: skip
 
 
 # -- registry ------------------------------------------------------------------------------------
@@ -732,8 +760,9 @@ def _armed_group(run: _Run) -> None:
 
 
 def _follow_up(run: _Run) -> None:
-    """Follow-up visits: minors at Kanyatsi (its child-labour attestation is withdrawn), the armed
-    group confirmed at Lukigi (red); the tag at Rubavu was a copy, so the blend is exported."""
+    """Follow-up visits: the armed group confirmed at Lukigi (red); the tag at Rubavu was a copy,
+    so the blend is exported; after an anonymous grievance, minors found at Kanyatsi (its
+    child-labour attestation is withdrawn)."""
     run.wait(days=3)
     resolution = (
         "The Rubavu tag is a counterfeit copy (wrong font and serial check digit); bag "
@@ -748,7 +777,11 @@ def _follow_up(run: _Run) -> None:
     report = "Armed group present; illegal taxation at the pits; production must stop."
     _attest(run, "insp-lukigi-2602", _JMSIT, "site.inspection", f"site:{RED_SITE}", "red", {},
             report, 180)  # fmt: skip
-    run.wait(days=7)
+    run.wait(days=5)
+    if run.grieve is not None:  # the report that sends the inspectors back to Kanyatsi
+        run.grieve(DemoGrievance(day=run.today(), **GRIEVANCE))
+        run.grievances += 1
+    run.wait(days=2)
     body = {
         "attestation": REVOKED_ATTESTATION,
         "reason": "Follow-up visit found two minors at the Kanyatsi washing point; remediation "

@@ -467,6 +467,22 @@ def test_the_resolved_incident_held_its_lots_back_until_resolution(harness: Harn
     assert incidents.tainting(harness.state, cleared) == []
 
 
+def test_the_demo_files_one_grievance_off_the_log(harness: Harness) -> None:
+    """The grievance goes to ``grieve``, not to the log: the statements are the same bytes."""
+    filed: list[demo.DemoGrievance] = []
+    again = Harness()
+    summary = demo.run_demo(again.submit, registrar_author(), seed=1, grieve=filed.append)
+    assert summary.grievances == len(filed) == 1
+    assert again.statement_bytes() == harness.statement_bytes()
+    (grievance,) = filed
+    assert grievance.site in {site.id for site in harness.rows("site")}
+    revocation = of_type(harness, "attestation.revoke")[0].statement
+    withdrawn = harness.state.attestation(revocation.body["attestation"])
+    assert withdrawn is not None and grievance.site == withdrawn.subject_id  # what it led to
+    assert START.date().isoformat() < grievance.day <= revocation.time[:10]  # it came first
+    assert grievance.text and "miner-" not in grievance.text  # no one is named
+
+
 # -- privacy, time, provenance -------------------------------------------------------------------
 def test_private_fields_never_reach_the_statements(harness: Harness) -> None:
     miner_fields = {"name", "national_id", "phone", "sex", "birth_year"}
