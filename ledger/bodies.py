@@ -459,7 +459,7 @@ BODIES: dict[str, Check] = {
             "subject": obj({"kind": choice(SUBJECT_KINDS), "id": ident}),
             "observed": day,
         },
-        {"summary": text(200)},
+        {"summary": text(200), "grievance": ident},  # grievance: off the log, see §21
     ),
     "incident.resolve": obj({"incident": ident, "resolution": text(500)}),
 }

@@ -20,6 +20,12 @@ gets a ``tainted`` flag from that entry: the lot and its descendants when a lot 
 and any new lot (registered, or made by a split, merge or processing step) that is tainted when
 it is created. Lots of a site that already exist when an incident on the site opens carry no
 flag row (flags are raised without rescanning), but are tainted all the same.
+
+An incident may name, in the optional ``body.grievance``, the anonymous grievance the registrar
+turned into it (:mod:`ledger.custody.grievances`). The rules check only that field's shape (an
+id, in ``ledger.bodies``): grievances are not in the log, so whether it exists and was not
+converted before is the grievance store's check, made before the statement is appended, and
+the audit stays a function of the log alone.
 """
 
 from __future__ import annotations

@@ -241,3 +241,23 @@ class SubjectAttestationsRow(Base):
     __tablename__ = "subject_attestations"
     subject: Mapped[str] = mapped_column(String(80), primary_key=True)
     attestations: Mapped[list[str]] = mapped_column(JSON)
+
+
+class GrievanceRow(Base):
+    """An anonymous grievance about a mine site (see ``ledger.custody.grievances``).
+
+    Not a log entry and not derived from the log: unsigned, mutable, and neither read nor
+    compared by ``ledger audit``. No column identifies the reporter: no address, no agent, and
+    the day received, never a finer time. ``ciphertext`` is the text sealed with the data key.
+    """
+
+    __tablename__ = "grievances"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    site: Mapped[str] = mapped_column(String(64), index=True)
+    category: Mapped[str] = mapped_column(String(32))
+    language: Mapped[str | None] = mapped_column(String(35))
+    received: Mapped[str] = mapped_column(String(10))
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    incident: Mapped[str | None] = mapped_column(String(64), unique=True)
+    converted_seq: Mapped[int | None] = mapped_column(BigInteger)
