@@ -91,6 +91,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "basis.never_inspected": "never inspected",
         "basis.lapsed": "inspection {basis} of {date} lapsed on {until}",
         "basis.age": "its green inspection {basis} of {date} is more than a year old",
+        "basis.registration_age": "the green recorded at its registration on {date} is more "
+        "than a year old",
         "status_history": "History",
         "site_then": "site status then",
         "inspected_by": "by",
@@ -186,6 +188,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "basis.never_inspected": "jamais inspecté",
         "basis.lapsed": "l'inspection {basis} du {date} a expiré le {until}",
         "basis.age": "son inspection verte {basis} du {date} date de plus d'un an",
+        "basis.registration_age": "le vert enregistré à son inscription le {date} date de plus "
+        "d'un an",
         "status_history": "Historique",
         "site_then": "statut du site alors",
         "inspected_by": "par",

@@ -179,8 +179,9 @@ def site_status(
     (the same rule as the log's, :func:`ledger.custody.sitestatus.status_at`), with its basis.
 
     ``reason`` says what the status rests on: ``inspection``, ``registration`` (the status its
-    registration recorded), ``never_inspected``, ``lapsed`` (the basis is past its validity) or
-    ``age`` (a green basis more than a year old).
+    registration recorded), ``never_inspected``, ``lapsed`` (the basis is past its validity),
+    ``age`` (a green inspection more than a year old) or ``registration_age`` (the green its
+    registration recorded, more than a year ago, with no inspection since).
     """
     current = replay.state.site_status(site_id)
     records = current.records if current is not None else ()
@@ -192,7 +193,7 @@ def site_status(
     elif status == "blue" and until is not None and until < today:
         reason = "lapsed"
     elif status == "blue" and record is not None and record[1] == "green":
-        reason = "age"
+        reason = "age" if basis is not None else "registration_age"
     elif basis is None:
         reason = "never_inspected" if status == "blue" else "registration"
     else:

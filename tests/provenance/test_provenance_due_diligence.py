@@ -189,6 +189,19 @@ def test_a_green_inspection_over_a_year_old_is_blue_by_age(world: tuple[World, L
     assert fresh["sites"][0]["status"]["status"] == "green"
 
 
+def test_a_green_registration_with_no_inspection_turns_blue_after_a_year(
+    world: tuple[World, Ledger],
+) -> None:
+    w, ledger = world
+    w.run(w.register_lot("reg-lot"))  # site-a: registered green, never inspected
+    then = _account(ledger, "reg-lot")["sites"][0]["status"]
+    assert (then["status"], then["reason"], then["basis"]) == ("green", "registration", None)
+    later = _account(ledger, "reg-lot", today="2027-03-01")["sites"][0]["status"]
+    assert (later["status"], later["reason"], later["date"]) == (
+        "blue", "registration_age", then["date"],
+    )  # fmt: skip
+
+
 def test_a_site_never_inspected_is_blue(world: tuple[World, Ledger]) -> None:
     w, ledger = world
     w.run(w.register_site("site-new", "coop-a", status="blue"))
