@@ -10,7 +10,16 @@ from __future__ import annotations
 
 from api import auth
 from api.blueprint import Api
-from api.views import custody, duediligence, log, private, provenance, registry, statements
+from api.views import (
+    custody,
+    duediligence,
+    grievances,
+    log,
+    private,
+    provenance,
+    registry,
+    statements,
+)
 
 
 def register(api: Api) -> None:
@@ -23,6 +32,7 @@ def register(api: Api) -> None:
         duediligence.blp,
         private.blp,
         provenance.blp,
+        *grievances.BLUEPRINTS,
     )
     for blueprint in blueprints:
         api.register_blueprint(blueprint)

@@ -23,6 +23,7 @@ from werkzeug.routing import Rule
 from api.docs import ASSETS
 from api.limits import MAX_SEQ
 
+GRIEVANCE_IDS = "test.grievance-ids"  # app.extensions: ids of the grievances a test reported
 _PARAM_RE = re.compile(r"<(?:[^:<>]+:)?([a-z_]+)>")
 _METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 # Filter values that select something in the seeded world (``seed_secrets``).
@@ -118,6 +119,8 @@ def ids(client: FlaskClient) -> dict[str, list[str]]:
         "site_id": [*listed("/v1/sites"), "no-such-site"],
         "miner_id": [*listed("/v1/miners"), "no-such-miner", "bad id!"],
         "incident_id": [*listed("/v1/incidents"), "no-such-incident", "bad id!"],
+        # grievances are listed to their readers only: the tests that seed them say which
+        "grievance_id": [*client.application.extensions.get(GRIEVANCE_IDS, []), "grv-none", "bad!"],
         "digest": [*digests, "0" * 64, "not-a-digest"],
         "name": [*sorted(ASSETS), "index.html", "..%2Fdocs.py"],
         "filename": ["app.js"],

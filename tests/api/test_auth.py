@@ -223,6 +223,9 @@ def test_the_openapi_document_says_which_routes_need_a_token(anonymous: FlaskCli
         ("/v1/miners/{miner_id}/private", "get"),
         ("/v1/disclosures/{digest}", "get"),
         ("/v1/miners/{miner_id}/erase", "post"),
+        ("/v1/grievances", "get"),
+        ("/v1/grievances/{grievance_id}", "get"),
+        ("/v1/grievances/{grievance_id}/incident", "post"),
     }
     for path, method in secured:
         assert "401" in doc["paths"][path][method]["responses"], path

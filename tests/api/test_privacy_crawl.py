@@ -16,16 +16,18 @@ from collections import Counter
 import pytest
 from api_helpers import payload
 from auth_helpers import OTHER, Tokens, canary_texts, seed_secrets
-from crawl import Seen, crawl
+from crawl import GRIEVANCE_IDS, Seen, crawl
 from factories import World
 from flask import Flask
 from sqlalchemy import Engine
 
 SQLITE_ONLY = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+# An anonymous grievance's text: private like a disclosure, though it is not in the log.
+GRIEVANCE_CANARY = "CANARY-GRIEVANCE-TEXT-e41b"
 
 
 def _assert_clean(seen: list[Seen]) -> None:
-    canaries = canary_texts()
+    canaries = [*canary_texts(), GRIEVANCE_CANARY]
     for response in seen:
         assert response.status < 500, (response.method, response.url, response.body[:300])
         for text in response.texts():
@@ -34,9 +36,14 @@ def _assert_clean(seen: list[Seen]) -> None:
 
 
 @pytest.fixture
-def seeded_secrets(world: World, engine: Engine) -> dict[str, int]:
+def seeded_secrets(world: World, engine: Engine, app: Flask) -> dict[str, int]:
     """The canaries, submitted through the API (``world`` posts with its signers' tokens)."""
-    return seed_secrets(world, engine)
+    found = seed_secrets(world, engine)
+    report = {"site": "site-a", "category": "other", "text": GRIEVANCE_CANARY}
+    response = app.test_client().post("/v1/grievances", json=report)
+    assert response.status_code == 201, response.get_json()
+    app.extensions[GRIEVANCE_IDS] = [response.get_json()["id"]]
+    return found
 
 
 def test_the_canaries_are_stored_and_readable_by_the_entitled(
@@ -50,6 +57,9 @@ def test_the_canaries_are_stored_and_readable_by_the_entitled(
         for seq in seeded_secrets.values()
     )
     assert all(canary in texts for canary in canary_texts())
+    (grievance,) = app.extensions[GRIEVANCE_IDS]
+    shown = client.get(f"/v1/grievances/{grievance}", headers=headers).get_data(as_text=True)
+    assert GRIEVANCE_CANARY in shown
 
 
 @pytest.mark.parametrize("who", ["anonymous", "bad token", "uninvolved actor"])
