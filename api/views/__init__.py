@@ -14,6 +14,7 @@ from api.views import (
     custody,
     duediligence,
     grievances,
+    indicators,
     log,
     private,
     provenance,
@@ -33,6 +34,7 @@ def register(api: Api) -> None:
         private.blp,
         provenance.blp,
         *grievances.BLUEPRINTS,
+        *indicators.BLUEPRINTS,
     )
     for blueprint in blueprints:
         api.register_blueprint(blueprint)

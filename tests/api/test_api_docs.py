@@ -43,9 +43,9 @@ def test_the_openapi_document_lists_every_route(app: Flask, client: FlaskClient)
     assert doc["openapi"].startswith("3.0")
     routes = _routes(app)
     # 24, the 4 provenance routes (bundle, provenance, QR x2) and the 4 due-diligence routes
-    # (incidents, one incident, a lot's taint, a site's status) and the 4 grievance paths (report
-    # and list, one, its conversion, a site's counts)
-    assert len(routes) == 36
+    # (incidents, one incident, a lot's taint, a site's status), the 4 grievance paths (report
+    # and list, one, its conversion, a site's counts) and the indicators
+    assert len(routes) == 37
     assert set(doc["paths"]) == set(routes)
     for path, methods in routes.items():
         operations = doc["paths"][path]
