@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import UTC, date, datetime
 from typing import Any
 
 import click
@@ -313,7 +314,22 @@ def _load_demo(ctx: Context, seed: int) -> Any:
     if actor is None:
         raise ConfigError("the registrar key in the keystore is not this ledger's registrar.")
     author = Author(ledger.origin(), actor, registrar, n=last_n or 0)
-    return demo_module.run_demo(ledger.append, author, seed=seed)
+    return demo_module.run_demo(ledger.append, author, seed=seed, grieve=_grievance_store(ctx))
+
+
+def _grievance_store(ctx: Context) -> Callable[[Any], object]:
+    """Where the demo's anonymous grievance goes: the off-log store, its text sealed."""
+    from ledger.custody import grievances
+
+    sealer = ctx.keystore.sealer()
+
+    def grieve(found: Any) -> object:
+        return grievances.report(
+            ctx.engine, sealer, site=found.site, category=found.category, text=found.text,
+            language=found.language, today=date.fromisoformat(found.day),
+        )  # fmt: skip
+
+    return grieve
 
 
 def _store_demo_keys(keystore: Keystore, seed: int) -> None:

@@ -24,7 +24,9 @@ def show_demo(engine: Engine, ledger: Ledger, summary: Any) -> None:
         click.echo(
             f"loaded the demo supply chain: {summary.statements} statements, {summary.lots} "
             f"lots, {summary.sites} sites, {summary.actors} actors"
-        )
+            + (f"; {summary.grievances} anonymous grievance(s), kept off the log"
+               if getattr(summary, "grievances", 0) else "")
+        )  # fmt: skip
     with click.progressbar(length=ledger.size(), label="auditing", file=sys.stderr) as bar:
         report = audit(engine, progress=bar.update)
     verdict = "clean" if report.clean else f"FAILED at {report.divergence}"
