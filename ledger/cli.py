@@ -16,6 +16,7 @@ import click
 from sqlalchemy import Engine, select
 
 from ledger import canonical, entries
+from ledger import cli_grievances as grievances_cli
 from ledger.builder import Author, RegistrarSpec, genesis
 from ledger.cli_provenance import bundle as bundle_cmd
 from ledger.cli_provenance import qr_label, verify_bundle
@@ -84,7 +85,7 @@ def main() -> None:
 main.add_command(client_group)
 main.add_command(tokens)
 main.add_command(erase_miner)
-for _command in (verify_bundle, bundle_cmd, qr_label):
+for _command in (verify_bundle, bundle_cmd, qr_label, grievances_cli.grievances):
     main.add_command(_command)
 
 
