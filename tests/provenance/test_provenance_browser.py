@@ -20,7 +20,7 @@ from werkzeug.serving import make_server
 
 from api.views import provenance as provenance_view
 from ledger.custody.log import Ledger
-from ledger.demo import DISCREPANCY_LOT, SHOWCASE_LOT, DemoSummary
+from ledger.demo import DISCREPANCY_LOT, RED_SITE, SHOWCASE_LOT, TAINTED_LOT, DemoSummary
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -106,3 +106,22 @@ def test_french_and_the_bad_news_in_a_real_browser(
     assert "révoquée" in texts and "Le site Kanyatsi Hill est jaune (inspection" in texts
     colour = alerts[0].value_of_css_property("border-left-color")
     assert colour in ("rgba(187, 0, 0, 1)", "rgb(187, 0, 0)")
+
+
+def test_a_tainted_lot_from_a_red_site_in_a_real_browser(
+    browser: object, live_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.remote.webdriver import WebDriver
+
+    assert isinstance(browser, WebDriver)
+    monkeypatch.setattr(provenance_view, "today", lambda: "2026-02-15")
+    browser.get(f"{live_server}/p/{TAINTED_LOT}")
+    first = browser.find_elements(By.CSS_SELECTOR, "#alerts p")[0]
+    assert first.text.startswith(f"Lot {TAINTED_LOT} cannot be exported")
+    assert first.get_attribute("class") == "red"
+    site = browser.find_element(By.ID, f"site-{RED_SITE}")
+    assert "Inspection status: RED" in site.text
+    colour = site.value_of_css_property("border-left-color")
+    assert colour in ("rgba(187, 0, 0, 1)", "rgb(187, 0, 0)")
+    assert browser.find_element(By.ID, "tainted").text.startswith("blocked by open incident")
