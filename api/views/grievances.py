@@ -58,9 +58,6 @@ def _sealer_of(setup: BlueprintSetupState) -> Any:
     return None if service is None else service.ledger.sealer
 
 
-reports.after_request(grievance_limits.forget_client)
-
-
 @reports.route("/grievances", methods=["POST"])
 @reports.arguments(GrievanceReportSchema)
 @reports.response(201, GrievanceReceiptSchema, description="Received; keep the id.")

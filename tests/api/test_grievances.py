@@ -20,6 +20,7 @@ from api import create_app, dispose
 from ledger.custody.audit import audit
 from ledger.custody.grievances import GRIEVANCES
 from ledger.custody.models import IncidentRow, LogHeadRow
+from ledger.errors import ConfigError
 
 CANARY = "canary-grievance-text-7f3e: the pit boss takes our children"
 ADDRESS = "203.0.113.77"
@@ -146,8 +147,18 @@ def test_the_rate_limit_is_enforced_per_address(limited: Flask, engine: Engine) 
     assert (environ["REMOTE_ADDR"], environ["HTTP_USER_AGENT"]) == ("-", "-")  # on a 429 too
     assert len(stored(engine)) == 2  # nothing written over the limit
     assert report(anonymous(limited, "198.51.100.9")).status_code == 201  # another address
-    # the limit is on reporting only: reads are not counted
-    assert client.get("/v1/sites/site-a/grievances").status_code == 200
+    # the limit is on reporting only: other routes are neither counted nor checked
+    for _ in range(5):
+        assert client.get("/v1/sites/site-a/grievances").status_code == 200
+    check = limited.extensions["asm-ledger.grievance-limiter"].check
+    assert check not in limited.before_request_funcs.get(None, [])
+    assert limited.before_request_funcs["grievance_reports"] == [check]
+
+
+def test_a_rate_limit_the_server_cannot_use_stops_it(db_url: str, seeded: World) -> None:
+    with pytest.raises(ConfigError, match="LEDGER_GRIEVANCE_RATE_LIMIT") as raised:
+        create_app(app_config(db_url, LEDGER_GRIEVANCE_RATE_LIMIT="plenty"))
+    assert raised.value.code == "bad_rate_limit"
 
 
 def test_the_limiter_never_keeps_the_address(limited: Flask) -> None:
