@@ -94,7 +94,11 @@ def _private(response: Response) -> Response:
 @blp.response(200, GrievancePageSchema)
 @blp.errors(400, 401, 403)
 def list_grievances(args: dict[str, Any]) -> Any:
-    """Grievances, oldest first, without their text (registrar, auditors, regulators)."""
+    """Grievances, oldest day first, without their text (registrar, auditors, regulators).
+
+    Within a day they come in the order of their random ids, which says nothing about when
+    each arrived.
+    """
     grievances.require_reader(auth.caller())
     conn = state.connection()
     query = grievances.listing(conn, site=args.get("site"), status=args.get("status"))

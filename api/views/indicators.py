@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import threading
 import time
 from datetime import UTC, datetime
@@ -62,7 +63,11 @@ class _Cache:
 def figures() -> dict[str, Any]:
     """The indicators on today's date (UTC), from this process's cache when still current."""
     conn = state.connection()
-    seconds = float(current_app.config.get(CACHE_SETTING, DEFAULT_CACHE_SECONDS))
+    seconds = float(
+        current_app.config.get(CACHE_SETTING)
+        or os.environ.get(CACHE_SETTING)
+        or DEFAULT_CACHE_SECONDS
+    )
     cache: _Cache = current_app.extensions.setdefault(_CACHE, _Cache())
     key = _state_key(conn)
     with cache.lock:
