@@ -22,9 +22,11 @@ from ledger.disclosures import Disclosure
 from ledger.errors import ConfigError, LedgerError, TooLargeError
 from ledger.statements import MAX_DISCLOSURES, Envelope, Submission
 
-# Inclusion proofs computed at once in a process. The callers of one group commit wake together
-# and each wants a proof; more at once than the engine's pool keeps (5) would open and close an
-# overflow connection apiece, which on PostgreSQL means a new server process every time.
+# Callers asking for an inclusion proof at once in a process. The callers of one group commit
+# wake together and each wants a proof. Each once read its own on its own connection, and more at
+# once than the engine's pool keeps (5) opened and closed an overflow connection apiece (on
+# PostgreSQL a new server process). Their proofs are now read together (api.proofs.ProofGroup,
+# one connection per read), so this bound only caps the waiting threads, and a read's size.
 PROOF_SLOTS = 4
 _proof_slots = threading.BoundedSemaphore(PROOF_SLOTS)
 
