@@ -14,7 +14,9 @@ for a site whose only green inspection is more than a year old (Rugabano). Two i
 suspected tag copy on a Gatare bag, reported after the bag was blended, holds the blend back from
 export until the auditor resolves it, and the blend is then exported; the armed group at Lukigi
 (an incident about the site, still open at the end) holds back the gold blended and split from
-Lukigi's bags, which stays with the Goma exporter. The other lots carry no flag but the light bag.
+Lukigi's bags, which stays with the Goma exporter. The only flags are the light bag's and the
+``tainted`` flags of the Gatare bag and its blend; Lukigi's lots are tainted (read through their
+origin site) without a flag row, as an incident about a site flags no lot that already exists.
 Every name, licence, ID and phone number is fictional.
 
 :func:`run_demo` signs each statement as the actor who would make it and hands it to a caller's
