@@ -35,6 +35,7 @@ DEFAULT_SITE_STATUS = {"yellow": "accept", "blue": "flag", "red": "refuse"}
 DEFAULT_MAX_TRANSIT_DAYS = 30
 _UNKNOWN = "\x00unknown"  # OverlayState's transit floor before it is read
 _NO_TRANSIT = "\uffff"  # ... when no lot is pending in transit (above every date)
+_FLOOR = ("transit_floor", "")  # where the overlay's cache keeps that bound
 
 
 @dataclass(frozen=True)
@@ -236,9 +237,10 @@ class OverlayState:
         self._staged = Changes()
         # A lower bound on the date of the earliest dispatch still pending in transit, or
         # _NO_TRANSIT when none is; _UNKNOWN until first needed. Staged and kept like rows, so
-        # that a dropped statement cannot leave it too high (see :meth:`overdue_transits`).
-        self._transit_floor: str = _UNKNOWN
-        self._kept_transit_floor: str = _UNKNOWN
+        # that a dropped statement cannot leave it too high (see :meth:`overdue_transits`), and
+        # carried in the cache like them (a bound on the store as of the last flush).
+        self._transit_floor: str = self._cache.get(_FLOOR, _UNKNOWN)
+        self._kept_transit_floor: str = self._transit_floor
 
     # -- statement boundaries -------------------------------------------------------------
     def keep(self) -> None:
@@ -256,6 +258,8 @@ class OverlayState:
         for kind, table in self.accepted.rows.items():
             for key, (value, _new) in table.items():
                 self._cache[(kind, key)] = value
+        if self._kept_transit_floor != _UNKNOWN:
+            self._cache[_FLOOR] = self._kept_transit_floor
         self.accepted = Changes()
 
     def prefetch(self, wanted: Iterable[tuple[str, str]]) -> None:

@@ -9,7 +9,7 @@ from factories import POLICY, MemoryLog, World, signer
 
 from ledger.bodies import check_body
 from ledger.errors import LedgerError, ValidationError
-from ledger.state import DEFAULT_POLICY, MemoryState, Policy
+from ledger.state import DEFAULT_POLICY, Changes, MemoryState, OverlayState, Policy
 
 
 def _codes(log: MemoryLog) -> list[tuple[str, str]]:
@@ -242,3 +242,47 @@ def test_a_fraction_of_a_second_later_is_later() -> None:
     key = log.state.key(signer("coop-a").key_id)
     assert key is not None and key.last_time == "2026-01-20T09:00:00.5Z"
     assert key.last_seq == log.size - 1
+
+
+class _CountingBacking:
+    """An in-memory store that counts how often the pending transits are read."""
+
+    def __init__(self) -> None:
+        self.rows: dict[tuple[str, str], object] = {}
+        self.reads = 0
+
+    def load(self, kind: str, key: str) -> object:
+        return self.rows.get((kind, key))
+
+    def load_many(self, kind: str, keys: list[str]) -> None:
+        return None
+
+    def flush(self, changes: Changes) -> None:
+        for kind, table in changes.rows.items():
+            for key, (value, _new) in table.items():
+                self.rows[(kind, key)] = value
+
+    def pending_transits(self, low: str, high: str | None, limit: int | None) -> list:  # type: ignore[type-arg]
+        self.reads += 1
+        found = sorted(
+            (value[0], key)  # type: ignore[index]
+            for (kind, key), value in self.rows.items()
+            if kind == "transit" and value[1] and value[0] >= low  # type: ignore[index]
+            and (high is None or value[0] < high)  # type: ignore[index]
+        )  # fmt: skip
+        return [(lot, time) for time, lot in found[:limit]]
+
+
+def test_the_transit_bound_travels_with_the_warm_rows() -> None:
+    backing = _CountingBacking()
+    first = OverlayState(backing)
+    first.set_dispatched("lot-1", "2026-01-15T08:00:00Z")
+    assert first.overdue_transits("2026-01-10") == []
+    first.flush()
+    reads = backing.reads
+    second = OverlayState(backing, first.cache)  # the next transaction, the log unmoved
+    assert second.overdue_transits("2026-01-12") == []
+    assert backing.reads == reads  # answered by the bound, without reading the store
+    assert second.overdue_transits("2026-01-16") == [("lot-1", "2026-01-15T08:00:00Z")]
+    cold = OverlayState(backing)  # another process appended: no rows carried, the store read
+    assert cold.overdue_transits("2026-01-16") == [("lot-1", "2026-01-15T08:00:00Z")]
