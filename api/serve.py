@@ -15,6 +15,7 @@ from typing import Any
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
+from gunicorn.glogging import Logger
 from sqlalchemy import select
 
 from api import create_app, dispose, state
@@ -27,6 +28,28 @@ _WILDCARDS = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}  # noqa: S10
 # submission waits for its own. Kept below the engine's connection pool (5 + 10 overflow): a
 # submission holds at most one pooled connection at a time.
 THREADS = 12
+# What the fields of gunicorn's access line read from the environ (Logger.atoms and _get_user).
+_ACCESS_ENVIRON = ("REMOTE_ADDR", "HTTP_AUTHORIZATION", "REQUEST_METHOD", "RAW_URI",
+                   "SERVER_PROTOCOL", "PATH_INFO", "QUERY_STRING", "HTTP_REFERER",
+                   "HTTP_USER_AGENT")  # fmt: skip
+
+
+class AccessLogger(Logger):  # type: ignore[misc]
+    """gunicorn's logger, without the work its access line does not use.
+
+    For every request gunicorn makes each request header, response header and environ entry a
+    field of the access line (``{name}i``, ``{name}o``, ``{name}e``) and escapes it, about 60 in
+    all, whatever the format names: a third of the access log's cost, and the access log was 6%
+    of a submission's. When the format names none of those fields (gunicorn's default format,
+    which ``ledger serve`` uses) the same line is written from the environ entries the other
+    fields read; otherwise gunicorn's own method runs.
+    """
+
+    def atoms(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> Any:
+        if "{" in self.cfg.access_log_format:
+            return super().atoms(resp, req, environ, request_time)
+        read = {name: environ[name] for name in _ACCESS_ENVIRON if name in environ}
+        return super().atoms(resp, (), read, request_time)
 
 
 class Server(BaseApplication):  # type: ignore[misc]
@@ -96,6 +119,7 @@ def run(host: str, port: int, workers: int, echo: Callable[[str], Any] = print) 
         "threads": THREADS,
         "proc_name": "asm-ledger",
         "accesslog": "-",
+        "logger_class": AccessLogger,
         "timeout": 60,
         # gunicorn >= 25 opens a control socket in ~/.gunicorn by default; nothing uses it,
         # and two servers on one machine would share its path.
