@@ -325,6 +325,27 @@ def check_incident(statement: Statement, grievance_id: str) -> str:
     return incident_id
 
 
+def refuse_elsewhere(statement: Statement) -> None:
+    """Refuse an incident naming a grievance on a route that does not record the conversion.
+
+    For the generic submission routes (``POST /v1/statements``, the batch, ``ledger append``):
+    an incident with ``body.grievance`` is valid in the log, but handed in there the store would
+    neither check nor record the conversion.
+
+    Raises:
+        ValidationError: it is such an incident (``grievance_route``).
+    """
+    body = statement.body
+    if statement.type == "incident" and isinstance(body, dict) and "grievance" in body:
+        raise ValidationError(
+            f"an incident that converts grievance {str(body['grievance'])[:64]} is handed in at "
+            "POST /v1/grievances/{id}/incident (or with ledger grievances convert), which checks "
+            "and records the conversion.",
+            code="grievance_route",
+            field="envelope.statement.body.grievance",
+        )
+
+
 def convert(
     engine: Engine,
     statement: Statement,
