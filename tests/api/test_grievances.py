@@ -4,7 +4,7 @@ private reads, and conversion into an incident signed by the registrar (both eng
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +85,29 @@ def test_a_report_keeps_nothing_that_identifies_the_reporter(app: Flask, engine:
     assert CANARY.encode() not in bytes(row["ciphertext"])
     # the access log reads the request's environment afterwards: the client is forgotten
     assert (environ["REMOTE_ADDR"], environ["HTTP_USER_AGENT"]) == ("-", "-")
+
+
+def test_the_servers_access_line_has_no_address_or_agent(app: Flask) -> None:
+    """``ledger serve``'s access logger writes its line from the environment the app saw."""
+    from gunicorn.config import Config
+    from gunicorn.glogging import SafeAtoms
+
+    from api.serve import AccessLogger
+
+    environ = environ_after(app)
+    assert report(anonymous(app)).status_code == 201
+
+    class Answer:
+        status, sent, headers = "201 CREATED", 120, ()
+
+    class Asked:
+        headers = (("USER-AGENT", AGENT),)  # the default format reads no request header
+
+    cfg = Config()
+    atoms = AccessLogger(cfg).atoms(Answer(), Asked(), environ, timedelta(milliseconds=3))
+    line = str(cfg.access_log_format % SafeAtoms(atoms))
+    assert "POST /v1/grievances" in line and " 201 " in line
+    assert ADDRESS not in line and "CanaryPhone" not in line
 
 
 def test_the_text_is_not_readable_in_the_database_file(
