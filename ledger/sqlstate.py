@@ -27,6 +27,7 @@ from ledger.custody.models import (
     LotTaintRow,
     LotTransitRow,
     OpenIncidentsRow,
+    SiteLotRow,
     SiteStatusChangeRow,
     SiteStatusRow,
     SubjectAttestationsRow,
@@ -163,6 +164,7 @@ APPENDED: dict[str, tuple[Table, Callable[[Any], dict[str, Any]]]] = {
     "flag": (table(FlagRow), lambda flag: _dataclass_row(flag)),
     "edge": (table(LotEdgeRow), lambda e: {"child": e[0], "parent": e[1], "seq": e[2]}),
     "site_status_change": (table(SiteStatusChangeRow), lambda change: _dataclass_row(change)),
+    "site_lot": (table(SiteLotRow), lambda e: {"site": e[0], "lot": e[1], "seq": e[2]}),
 }
 
 
@@ -200,6 +202,11 @@ class SqlBacking:
         rows = self.raw.all(
             "SELECT child FROM lot_edges WHERE parent = ? ORDER BY child", (parent,)
         )
+        return [row[0] for row in rows]
+
+    def site_lots(self, site_id: str) -> list[str]:
+        """The lots registered at a site (through ``site_lots``' primary key)."""
+        rows = self.raw.all("SELECT lot FROM site_lots WHERE site = ? ORDER BY lot", (site_id,))
         return [row[0] for row in rows]
 
     def pending_transits(

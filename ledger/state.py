@@ -118,6 +118,8 @@ class State(Protocol):
     def put_attestation(self, attestation: Attestation, new: bool) -> None: ...
     def add_flag(self, flag: Flag) -> None: ...
     def add_edge(self, child: str, parent: str, seq: int) -> None: ...
+    def add_site_lot(self, site_id: str, lot_id: str, seq: int) -> None: ...
+    def site_lots(self, site_id: str) -> tuple[str, ...]: ...
     def site_status(self, site_id: str) -> SiteStatus | None: ...
     def put_site_status(self, status: SiteStatus, new: bool) -> None: ...
     def add_site_status_change(self, change: SiteStatusChange) -> None: ...
@@ -386,6 +388,25 @@ class OverlayState:
 
     def add_edge(self, child: str, parent: str, seq: int) -> None:
         self._staged.append("edge", (child, parent, seq))
+
+    def add_site_lot(self, site_id: str, lot_id: str, seq: int) -> None:
+        """``lot_id`` was registered at ``site_id`` (what an incident on the site taints)."""
+        self._staged.append("site_lot", (site_id, lot_id, seq))
+
+    def site_lots(self, site_id: str) -> tuple[str, ...]:
+        """The lots registered at ``site_id``: stored, accepted and staged. Not cached (read
+        only when an incident about the site opens)."""
+        if isinstance(self._backing, _MemoryBacking):
+            stored = self._backing.appended.get("site_lot", [])
+            lots = {lot for site, lot, _seq in stored if site == site_id}
+        else:
+            reader = getattr(self._backing, "site_lots", None)
+            lots = set() if reader is None else set(reader(site_id))
+        for changes in (self.accepted, self._staged):
+            lots.update(
+                lot for site, lot, _seq in changes.appended.get("site_lot", ()) if site == site_id
+            )
+        return tuple(sorted(lots))
 
     def site_status(self, site_id: str) -> SiteStatus | None:
         return self._get("site_status", site_id)  # type: ignore[no-any-return]

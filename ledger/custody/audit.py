@@ -49,7 +49,7 @@ DERIVED = (
     custody.LotEdgeRow, custody.TagRow, custody.AttestationRow, custody.FlagRow,
     custody.SiteStatusRow, custody.SiteStatusChangeRow, custody.IncidentRow,
     custody.OpenIncidentsRow, custody.LotTaintRow, custody.LotTransitRow,
-    custody.SubjectAttestationsRow,
+    custody.SubjectAttestationsRow, custody.SiteLotRow,
 )  # fmt: skip
 
 

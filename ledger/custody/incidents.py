@@ -11,15 +11,16 @@ an actor; an auditor or a registrar resolves it (``incident.resolve``). While it
   before and after the incident opened are cleared alike;
 - an incident on a **site** taints every lot whose origins include the site. Lots already carry
   their origin sites, so this taint is read when it matters (at creation, for the flag, and at
-  export) from the site's open incidents, and nothing is written per lot: it clears itself when
-  the incident is resolved;
+  export) from the site's open incidents, and no taint is written per lot: it clears itself
+  when the incident is resolved;
 - an incident on an **actor** taints nothing; it is recorded and shown.
 
 A tainted lot cannot be exported (``lot_tainted``). Each lot that becomes tainted by an entry
 gets a ``tainted`` flag from that entry: the lot and its descendants when a lot incident opens,
 and any new lot (registered, or made by a split, merge or processing step) that is tainted when
-it is created. Lots of a site that already exist when an incident on the site opens carry no
-flag row (flags are raised without rescanning), but are tainted all the same.
+it is created. When an incident on a site opens, the lots registered there (kept per site by
+``lot.register``) and every lot made from them are flagged, found through the stored DAG, never
+the log.
 
 An incident may name, in the optional ``body.grievance``, the anonymous grievance the registrar
 turned into it (:mod:`ledger.custody.grievances`). The rules check only that field's shape (an
@@ -65,6 +66,9 @@ def _report(state: State, st: Statement, ctx: Context) -> tuple[str, ...]:
         for lot_id in descendants(state, subject_id):
             state.set_lot_taint(lot_id, (*state.lot_taint(lot_id), incident.id))
             _flag(state, ctx, lot_id, [incident.id])
+    elif kind == "site":
+        for lot_id in site_descendants(state, subject_id):
+            _flag(state, ctx, lot_id, [incident.id])
     return (f"incident:{incident.id}",)
 
 
@@ -103,6 +107,15 @@ def descendants(state: State, lot_id: str) -> list[str]:
                 seen.add(child)
                 queue.append(child)
     return found
+
+
+def site_descendants(state: State, site_id: str) -> list[str]:
+    """Every lot registered at ``site_id`` and every lot made from one, each once, in order."""
+    found: dict[str, None] = {}
+    for registered in state.site_lots(site_id):
+        if registered not in found:
+            found.update(dict.fromkeys(descendants(state, registered)))
+    return list(found)
 
 
 def tainting(state: State, lot: Lot) -> list[str]:

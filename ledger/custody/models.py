@@ -235,6 +235,15 @@ class LotTransitRow(Base):
     pending: Mapped[bool] = mapped_column(Boolean, server_default=false())
 
 
+class SiteLotRow(Base):
+    """A lot registered at a site (``lot.register``): what an incident on the site taints."""
+
+    __tablename__ = "site_lots"
+    site: Mapped[str] = mapped_column(String(64), primary_key=True)
+    lot: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+
+
 class SubjectAttestationsRow(Base):
     """The latest attestation of each claim about a subject (what a lot relies on)."""
 

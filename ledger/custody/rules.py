@@ -121,6 +121,7 @@ def _register(state: State, st: Statement, ctx: Context) -> tuple[str, ...]:
         updated_seq=ctx.seq,
     )
     state.put_lot(lot, new=True)
+    state.add_site_lot(site.id, lot.id, ctx.seq)
     incidents.inherit(state, ctx, lot, ())
     return (f"lot:{lot.id}",)
 

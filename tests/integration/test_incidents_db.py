@@ -71,3 +71,26 @@ def test_the_audit_finds_altered_incident_state(
     report = audit(ledger.engine, workers=0)
     assert report.divergence is not None
     assert report.divergence.reason.startswith("table ")
+
+
+def test_a_site_incident_flags_the_stored_lots_of_the_site(
+    world: World, ledger: Ledger, engine: Engine
+) -> None:
+    _chain(world)  # lot-1 and lot-2 from site-a, split and merged, all in the database
+    world.run(world.report_incident("inc-s", kind="site", subject="site-a"))
+    seq = ledger.size() - 1
+    with engine.connect() as conn:
+        flags = conn.execute(text("SELECT subject, seq FROM flags WHERE code = 'tainted' "
+                                  "ORDER BY subject")).all()  # fmt: skip
+        registered = conn.execute(text("SELECT lot FROM site_lots WHERE site = 'site-a' "
+                                       "ORDER BY lot")).scalars().all()  # fmt: skip
+    assert registered == ["lot-1", "lot-2"]
+    assert [tuple(f) for f in flags] == [
+        (f"lot:{lot}", seq) for lot in ("lot-1", "lot-1a", "lot-1b", "lot-2", "lot-m")
+    ]
+    report = audit(ledger.engine, workers=0)
+    assert report.clean, report.divergence
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM site_lots WHERE lot = 'lot-2'"))
+    report = audit(ledger.engine, workers=0)
+    assert report.divergence is not None and "site_lots" in report.divergence.reason

@@ -237,12 +237,13 @@ def test_a_site_incident_taints_every_lot_from_the_site(
     world.run(
         world.report_incident("inc-1", kind="site", subject="site-a", category="security_forces")
     )
+    assert _tainted(mlog) == ["lot:lot-1"]  # the lot already from the site, by the incident
     world.run(world.register_lot("lot-2"))
-    assert _tainted(mlog) == ["lot:lot-2"]  # a new lot is flagged; lot-1 is tainted all the same
+    assert _tainted(mlog) == ["lot:lot-1", "lot:lot-2"]  # a new lot, as it is registered
     _to_exporter(world, "lot-1", "coop-a")
     reject(world.export("lot-1"), PolicyError, code="lot_tainted", match="inc-1")
     world.run(world.split("lot-1", [("lot-1a", 50_000), ("lot-1b", 50_000)], by="exporter-a"))
-    assert _tainted(mlog) == ["lot:lot-2", "lot:lot-1a", "lot:lot-1b"]
+    assert _tainted(mlog) == ["lot:lot-1", "lot:lot-2", "lot:lot-1a", "lot:lot-1b"]
     reject(world.export("lot-1a"), PolicyError, code="lot_tainted", match="inc-1")
     world.run(world.resolve_incident("inc-1", by="registrar"))
     world.run(world.export("lot-1a"))
@@ -265,3 +266,22 @@ def test_a_clean_chain_is_never_tainted(world: World, mlog: MemoryLog) -> None:
     _to_exporter(world, "sn-1", "smelter-a")
     world.run(world.export("sn-1"))
     assert [f.code for f in mlog.flags()] == []
+
+
+def test_a_site_incident_flags_what_was_already_made_from_the_site(
+    world: World, mlog: MemoryLog
+) -> None:
+    world.run(world.register_lot("lot-1"))  # site-a
+    world.run(world.register_lot("lot-b", site="site-b", by="coop-b", mineral="gold",
+                                 mass_g=40_000))  # fmt: skip
+    world.transfer("lot-1", by="coop-a", to="trader-a")
+    world.run(world.split("lot-1", [("lot-1a", 60_000), ("lot-1b", 40_000)], by="trader-a"))
+    world.run(
+        world.merge(["lot-1a", "lot-1b"], "lot-m", by="trader-a", mass_g=100_000,
+                    grade_ppm=500_000)
+    )  # fmt: skip
+    world.run(world.report_incident("inc-1", kind="site", subject="site-a", severity="high"))
+    flagged = [f for f in mlog.flags() if f.code == "tainted"]
+    assert [f.subject for f in flagged] == ["lot:lot-1", "lot:lot-1a", "lot:lot-1b", "lot:lot-m"]
+    assert {f.seq for f in flagged} == {mlog.size - 1}  # all by the incident's entry
+    assert "lot-b" not in {f.subject[4:] for f in flagged}  # the other site's gold
