@@ -24,6 +24,7 @@ from ledger.cli_support import friendly, json_arg
 from ledger.client.cli import client as client_group
 from ledger.config import Settings
 from ledger.crypto import Ed25519Signer
+from ledger.custody.grievances import refuse_elsewhere
 from ledger.custody.log import Ledger
 from ledger.custody.models import HeadRow, LedgerRow
 from ledger.db import make_engine
@@ -212,6 +213,7 @@ def append_cmd(
             format_time(datetime.now(UTC)),
             body=body_value,
         )
+        refuse_elsewhere(probe)  # a grievance's incident goes through `ledger grievances convert`
         after = _current_heads(conn, HANDLERS[statement_type].subjects(probe))
     submission = author.sign(
         statement_type,
@@ -246,6 +248,7 @@ def submit(ctx: Context, source: Any) -> None:
             item = canonical.parse(line)
             envelope = Envelope.from_json(item["envelope"])
             found = tuple(Disclosure.from_json(d) for d in item.get("disclosures", []))
+            refuse_elsewhere(envelope.statement)
         except (LedgerError, KeyError, TypeError) as exc:
             message = exc.message if isinstance(exc, LedgerError) else f"missing {exc}"
             raise ValidationError(f"line {number}: {message}", code="invalid") from exc

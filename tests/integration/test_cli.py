@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from factories import World
 from sqlalchemy import text
 
 from ledger import merkle
@@ -242,3 +243,31 @@ def test_run_demo_points_at_rebuild_when_only_derived_state_diverges(  # type: i
     assert "ledger rebuild-derived" in shown.stderr
     run("rebuild-derived", "--workers", "0")
     assert "audit: clean" in run("run-demo", "--origin", ORIGIN).stdout
+
+
+def test_an_incident_converting_a_grievance_goes_through_the_grievance_command(  # type: ignore[no-untyped-def]
+    initialised,
+) -> None:
+    run = initialised
+    _register_coop(run)
+    size = json.loads(run("audit", "--json", "--workers", "1").stdout)["size"]
+    body = {"id": "inc-1", "category": "serious_abuses", "severity": "high",
+            "subject": {"kind": "site", "id": "site-1"}, "observed": "2026-11-20",
+            "grievance": "grv-0123456789abcdef"}  # fmt: skip
+    result = run("append", "incident", "--key", "registrar", "--body", json.dumps(body), code=1)
+    assert result.stderr.startswith("error [grievance_route]: an incident that converts grievance")
+    assert "ledger grievances convert" in result.stderr
+    assert json.loads(run("audit", "--json", "--workers", "1").stdout)["size"] == size
+
+
+def test_submit_refuses_an_incident_converting_a_grievance(  # type: ignore[no-untyped-def]
+    initialised, tmp_path: Path
+) -> None:
+    body = {"id": "inc-1", "category": "serious_abuses", "severity": "high",
+            "subject": {"kind": "site", "id": "site-1"}, "observed": "2026-01-14",
+            "grievance": "grv-0123456789abcdef"}  # fmt: skip
+    envelope = World().sign("registrar", "incident", body).envelope
+    lines = tmp_path / "in.jsonl"
+    lines.write_text(json.dumps({"envelope": envelope.to_json()}) + "\n")
+    result = initialised("submit", str(lines), code=1)
+    assert result.stderr.startswith("error [invalid]: line 1: an incident that converts grievance")
