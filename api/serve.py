@@ -32,6 +32,8 @@ THREADS = 12
 _ACCESS_ENVIRON = ("REMOTE_ADDR", "HTTP_AUTHORIZATION", "REQUEST_METHOD", "RAW_URI",
                    "SERVER_PROTOCOL", "PATH_INFO", "QUERY_STRING", "HTTP_REFERER",
                    "HTTP_USER_AGENT")  # fmt: skip
+# Requests the access log never records (see AccessLogger.access).
+_UNLOGGED = frozenset({"/v1/grievances", "/v1/grievances/"})
 
 
 class AccessLogger(Logger):  # type: ignore[misc]
@@ -44,6 +46,13 @@ class AccessLogger(Logger):  # type: ignore[misc]
     which ``ledger serve`` uses) the same line is written from the environ entries the other
     fields read; otherwise gunicorn's own method runs.
     """
+
+    def access(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> None:
+        """Every request but an anonymous grievance report, whose line (its time to the
+        second, beside the other requests of that moment) could help tell who made it."""
+        if environ.get("REQUEST_METHOD") == "POST" and environ.get("PATH_INFO") in _UNLOGGED:
+            return
+        super().access(resp, req, environ, request_time)
 
     def atoms(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> Any:
         if "{" in self.cfg.access_log_format:
@@ -100,7 +109,19 @@ def banner(app: Flask, host: str, port: int) -> list[str]:
         lines.append(f"its history: {url}/v1/lots/{lot}/history")
         lines.append(f"its page:    {url}/p/{lot}  (what a buyer's scan of its QR code opens)")
         lines.append(f"its bundle:  {url}/v1/lots/{lot}/bundle  (ledger verify-bundle checks it)")
+    held = held_lot(app)
+    if held is not None:
+        lines.append(f"bad news:    {url}/p/{held}  (held back by an open incident upstream)")
     return lines
+
+
+def held_lot(app: Flask) -> str | None:
+    """The demo's lot held back by its open incident, when the demo is loaded."""
+    from ledger.demo import TAINTED_LOT
+
+    with app.app_context():
+        found = state.connection().execute(select(LotRow.id).where(LotRow.id == TAINTED_LOT))
+        return found.scalar()
 
 
 def run(host: str, port: int, workers: int, echo: Callable[[str], Any] = print) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 
 from api import errors, proofs
 from api.limits import MAX_BATCH
+from ledger.custody.grievances import refuse_elsewhere
 from ledger.custody.log import ACCEPTED, REJECTED, Ledger, Result
 from ledger.disclosures import Disclosure
 from ledger.errors import ConfigError, LedgerError, TooLargeError
@@ -80,10 +81,16 @@ def parse(item: Mapping[str, Any]) -> Submission:
     return Submission(envelope, tuple(Disclosure.from_json(d) for d in found))
 
 
-def submit(ledger: Ledger, item: Mapping[str, Any]) -> Receipt:
-    """Append one statement; a rejection raises its LedgerError and writes nothing."""
+def submit(ledger: Ledger, item: Mapping[str, Any], *, converting: bool = False) -> Receipt:
+    """Append one statement; a rejection raises its LedgerError and writes nothing.
+
+    An incident that converts a grievance is refused unless ``converting`` (the grievance
+    route, which checks and records the conversion, says so).
+    """
     _require_operator(ledger)
     submission = parse(item)
+    if not converting:
+        refuse_elsewhere(submission.envelope.statement)
     result = ledger.append(submission)
     assert result.seq is not None
     assert result.leaf_hash is not None
@@ -159,7 +166,9 @@ def _verified(ledger: Ledger, note: str) -> proofs.SignedCheckpoint:
 
 def _parse_or_error(item: Mapping[str, Any]) -> Submission | LedgerError:
     try:
-        return parse(item)
+        submission = parse(item)
+        refuse_elsewhere(submission.envelope.statement)
+        return submission
     except LedgerError as exc:
         return exc
 

@@ -152,7 +152,7 @@ def convert(item: dict[str, Any], grievance_id: str) -> Any:
         ledger.engine,
         statement,
         grievance_id,
-        lambda: submissions.submit(ledger, item),
+        lambda: submissions.submit(ledger, item, converting=True),
         lambda done: done.seq,
     )
     converted = grievances.read(state.connection(), None, grievance_id, text=False)

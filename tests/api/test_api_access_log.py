@@ -70,3 +70,22 @@ def test_a_plain_format_skips_the_headers_and_environ() -> None:
     assert "{wsgi.url_scheme}e" not in atoms
     assert "{http_x_forwarded_for}e" not in atoms
     assert atoms["u"] == "user"
+
+
+def _logged(environ: dict[str, Any]) -> list[str]:
+    cfg = Config()
+    cfg.set("accesslog", "-")
+    logger = AccessLogger(cfg)
+    lines: list[str] = []
+    logger.access_log.info = lambda fmt, atoms: lines.append(fmt % atoms)  # type: ignore[method-assign]
+    logger.access(_Response(), _Request(), environ, timedelta(seconds=1))
+    return lines
+
+
+def test_an_anonymous_grievance_report_leaves_no_access_line() -> None:
+    (line,) = _logged(_ENVIRON)  # an ordinary request is logged
+    assert '"POST /v1/statements' in line
+    report = {**_ENVIRON, "PATH_INFO": "/v1/grievances", "RAW_URI": "/v1/grievances"}
+    assert _logged(report) == []
+    read = {**report, "REQUEST_METHOD": "GET"}  # reading them (with a token) is logged
+    assert len(_logged(read)) == 1

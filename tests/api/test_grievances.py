@@ -317,3 +317,22 @@ def test_conversion_refusals_write_nothing(
     # and it can still be converted
     good = convert(_incident(world, grievance, "inc-g3"))
     assert good.status_code == 201, good.get_json()
+
+
+def test_the_generic_routes_refuse_an_incident_that_converts_a_grievance(
+    app: Flask, world: World, engine: Engine, client: FlaskClient
+) -> None:
+    grievance = report(anonymous(app)).get_json()["id"]
+    registrar = bearer(app, "registrar")
+    size = log_size(engine)
+    submission = _incident(world, grievance)
+    body = assert_error(client.post("/v1/statements", json=payload(submission),
+                                    headers=registrar), 400, "grievance_route")  # fmt: skip
+    assert "/v1/grievances/{id}/incident" in body["message"]
+    batch = client.post("/v1/statements/batch", json={"statements": [payload(submission)]},
+                        headers=registrar)  # fmt: skip
+    assert batch.status_code == 200, batch.get_json()
+    (result,) = batch.get_json()["results"]
+    assert (result["status"], result["error"]["code"]) == ("rejected", "grievance_route")
+    assert log_size(engine) == size
+    assert [row["status"] for row in stored(engine)] == ["open"]

@@ -24,6 +24,7 @@ def test_the_banner_names_the_page_and_bundle_of_the_showcase_lot(demo_app: Flas
     lines = banner(demo_app, "0.0.0.0", 8080)  # a wildcard bind is shown as the loopback address
     assert f"http://127.0.0.1:8080/p/{SHOWCASE_LOT}" in "\n".join(lines)
     assert any(line.startswith("its bundle:") and line.endswith("checks it)") for line in lines)
+    assert f"bad news:    http://127.0.0.1:8080/p/{TAINTED_LOT}  (held back" in "\n".join(lines)
 
 
 def test_the_banner_s_lot_is_clean_and_exported(demo_app: Flask) -> None:
