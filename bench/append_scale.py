@@ -7,7 +7,9 @@ inspected (yellow) and an open incident is reported about another, so every lot 
 from then on is tainted and flagged, beside the mass-discrepancy flag on every 50th lot and the
 transit watch every statement runs. Timed waves of 1000 alternate between the two ledgers, each
 paired with a window of raw single-core Ed25519 verification just before it, so that both sizes
-share the machine's mood; the figure is the ratio of the two sizes' median rates relative to raw.
+share the machine's mood; the figure is the larger of two ratios of the sizes' times per
+statement relative to raw: the median of the wave pairs, and the ratio of the total times (which
+keeps the waves that pay for a WAL checkpoint).
 Target: appending at 1M stays within 1.2 x the time at 10k (the rules read a bounded number of
 rows, never the log).
 """
@@ -77,17 +79,25 @@ def run(ctx: Context) -> list[Figure]:
             rates[small], raws[small], rates[large], raws[large], strict=True
         )
     )
+
+    # The median of pairs leaves out the few waves that pay for a WAL checkpoint; the ratio of
+    # the total times (each wave's time scaled by its raw window) keeps them. Both must hold.
+    def total(size: int) -> float:
+        return sum(raw / rate for rate, raw in zip(rates[size], raws[size], strict=True))
+
+    overall = total(large) / total(small)
+    worst = max(slowdown, overall)
     growth = Figure(
         f"append.scale.{size_name(large)}-vs-{size_name(small)}",
-        slowdown,
+        worst,
         "x time/stmt",
         raw=at[small].value,
         raw_unit=f"stmt/s at {size_name(small)}",
-        ratio=slowdown,
+        ratio=worst,
         target=f"<= {GROWTH:g} x",
-        passed=slowdown <= GROWTH,
+        passed=worst <= GROWTH,
         samples=len(rates[large]),
-        extra={"flags": flags},
+        extra={"flags": flags, "median_of_pairs": slowdown, "ratio_of_totals": overall},
     )
     return [at[small], at[large], growth]
 
