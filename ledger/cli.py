@@ -20,7 +20,7 @@ from ledger import cli_grievances as grievances_cli
 from ledger.builder import Author, RegistrarSpec, genesis
 from ledger.cli_provenance import bundle as bundle_cmd
 from ledger.cli_provenance import qr_label, verify_bundle
-from ledger.cli_support import friendly, json_arg
+from ledger.cli_support import friendly, json_arg, local_author
 from ledger.client.cli import client as client_group
 from ledger.config import Settings
 from ledger.crypto import Ed25519Signer
@@ -195,19 +195,12 @@ def append_cmd(
     signer = ctx.keystore.load(key_name)
     ledger = ctx.ledger()
     with ctx.engine.connect() as conn:
-        key = conn.execute(
-            select(KeyRow.actor_id, KeyRow.last_n).where(KeyRow.key_id == signer.key_id)
-        ).first()
-        if key is None:
-            raise ValidationError(
-                f"key {key_name} is not registered to any actor in this ledger.", code="unknown_key"
-            )
-        author = Author(ledger.origin(), key.actor_id, signer, n=key.last_n)
+        author = local_author(conn, ledger.origin(), signer, key_name)
         body_value = json_arg(body, "--body")
         probe = Statement(
             ledger.origin(),
             statement_type,
-            key.actor_id,
+            author.actor,
             signer.key_id,
             1,
             format_time(datetime.now(UTC)),

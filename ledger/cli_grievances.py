@@ -17,18 +17,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 import click
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from ledger.bodies import INCIDENT_CATEGORIES, SEVERITIES, SUBJECT_KINDS
-from ledger.builder import Author
-from ledger.cli_support import friendly
+from ledger.cli_support import friendly, local_author
 from ledger.config import Settings
 from ledger.custody import grievances as service
 from ledger.custody.log import Ledger, Result
 from ledger.db import make_engine
 from ledger.errors import ValidationError
 from ledger.keystore import Keystore
-from ledger.registry.models import KeyRow
 from ledger.statements import ID_RE
 
 OPERATOR_KEY = "operator"  # the keystore name ``ledger init`` gives the operator's key
@@ -100,15 +98,8 @@ def convert(grievance_id: str, key_name: str, **options: Any) -> None:
     ledger = Ledger(engine, operator=keystore.load(OPERATOR_KEY), sealer=sealer)
     with engine.connect() as conn:
         found = service.read(conn, sealer, grievance_id)
-        key = conn.execute(
-            select(KeyRow.actor_id, KeyRow.last_n).where(KeyRow.key_id == signer.key_id)
-        ).first()
-    if key is None:
-        raise ValidationError(
-            f"key {key_name} is not registered to any actor in this ledger.", code="unknown_key"
-        )
+        author = local_author(conn, ledger.origin(), signer, key_name)
     body, private = incident_body(found, options)
-    author = Author(ledger.origin(), key.actor_id, signer, n=key.last_n)
     submission = author.sign("incident", body, time=datetime.now(UTC), private=private or None)
     result = service.convert(
         engine,

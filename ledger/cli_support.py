@@ -14,7 +14,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from ledger import canonical
+from ledger.builder import Author
 from ledger.config import Settings
+from ledger.crypto import Ed25519Signer
 from ledger.errors import LedgerError, ValidationError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -55,3 +57,19 @@ def json_arg(text: str, option: str) -> Any:
         return canonical.parse(text)
     except LedgerError as exc:
         raise ValidationError(f"{option}: {exc.message}", code="invalid") from exc
+
+
+def local_author(conn: Any, origin: str, signer: Ed25519Signer, key_name: str) -> Author:
+    """An author for a local key, with the actor and the last counter the ledger holds for it."""
+    from sqlalchemy import select
+
+    from ledger.registry.models import KeyRow
+
+    key = conn.execute(
+        select(KeyRow.actor_id, KeyRow.last_n).where(KeyRow.key_id == signer.key_id)
+    ).first()
+    if key is None:
+        raise ValidationError(
+            f"key {key_name} is not registered to any actor in this ledger.", code="unknown_key"
+        )
+    return Author(origin, key.actor_id, signer, n=key.last_n)
