@@ -95,17 +95,15 @@ def apply(state: State, statement: Statement, ctx: Context) -> None:
             code="wrong_ledger",
             field="statement.ledger",
         )
-    key = _check_key(state, statement)
+    _check_key(state, statement)
     handler = HANDLERS[statement.type]
     _check_after(state, statement, handler.subjects(statement))
-    if statement.type != "actor.key.revoke":
-        state.put_key(_used(key, statement, ctx), new=False)
-        touched = handler.apply(state, statement, ctx)
-    else:  # a revocation of the signing key itself is judged by what it signed before
-        touched = handler.apply(state, statement, ctx)
-        revoked = state.key(statement.key)
-        assert revoked is not None  # checked by _check_key; revoking keeps the row
-        state.put_key(_used(revoked, statement, ctx), new=False)
+    touched = handler.apply(state, statement, ctx)
+    # The key's use is recorded after the handler, which may have changed the key's row (a
+    # revocation of the signing key itself is judged by what it signed before this statement).
+    key = state.key(statement.key)
+    assert key is not None  # checked by _check_key; revoking keeps the row
+    state.put_key(_used(key, statement, ctx), new=False)
     for subject in touched:
         state.set_head(subject, ctx.leaf_hash, ctx.seq)
     flags.overdue(state, statement, ctx)

@@ -557,6 +557,20 @@ class World:
         body = {"incident": incident_id, "resolution": resolution}
         return self.sign(by, "incident.resolve", body)
 
+    def split_and_merge(self) -> None:
+        """lot-1 and lot-2 registered at site-a and sent to trader-a, who splits lot-1 into
+        lot-1a (60 kg) and lot-1b (40 kg) and merges lot-1a with lot-2 into lot-m: the DAG the
+        taint tests walk."""
+        self.run(self.register_lot("lot-1"))
+        self.run(self.register_lot("lot-2"))
+        self.transfer("lot-1", by="coop-a", to="trader-a")
+        self.transfer("lot-2", by="coop-a", to="trader-a")
+        self.run(self.split("lot-1", [("lot-1a", 60_000), ("lot-1b", 40_000)], by="trader-a"))
+        self.run(
+            self.merge(["lot-1a", "lot-2"], "lot-m", by="trader-a", mass_g=160_000,
+                       grade_ppm=500_000)
+        )  # fmt: skip
+
 
 class MemoryLog:
     """A log over the pure core: entries, signatures, disclosures and rules on a MemoryState.

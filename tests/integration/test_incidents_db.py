@@ -12,14 +12,7 @@ from ledger.errors import PolicyError
 
 
 def _chain(world: World) -> None:
-    world.run(world.register_lot("lot-1"))
-    world.run(world.register_lot("lot-2"))
-    world.transfer("lot-1", by="coop-a", to="trader-a")
-    world.transfer("lot-2", by="coop-a", to="trader-a")
-    world.run(world.split("lot-1", [("lot-1a", 60_000), ("lot-1b", 40_000)], by="trader-a"))
-    world.run(
-        world.merge(["lot-1a", "lot-2"], "lot-m", by="trader-a", mass_g=160_000, grade_ppm=500_000)
-    )
+    world.split_and_merge()
     world.transfer("lot-m", by="trader-a", to="exporter-a")
 
 

@@ -31,14 +31,7 @@ def _to_exporter(world: World, lot: str, by: str) -> None:
 def _chain(world: World) -> None:
     """lot-1 (site-a) split by trader-a into lot-1a and lot-1b; lot-1a merged with lot-2 into
     lot-m; lot-m processed by smelter-a into sn-1."""
-    world.run(world.register_lot("lot-1"))
-    world.run(world.register_lot("lot-2"))
-    world.transfer("lot-1", by="coop-a", to="trader-a")
-    world.transfer("lot-2", by="coop-a", to="trader-a")
-    world.run(world.split("lot-1", [("lot-1a", 60_000), ("lot-1b", 40_000)], by="trader-a"))
-    world.run(
-        world.merge(["lot-1a", "lot-2"], "lot-m", by="trader-a", mass_g=160_000, grade_ppm=500_000)
-    )
+    world.split_and_merge()
     world.transfer("lot-m", by="trader-a", to="smelter-a")
     outputs = [
         {"lot": "sn-1", "mineral": "tin", "mass_g": 70_000, "grade_ppm": 990_000, "form": "metal"}
