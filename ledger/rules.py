@@ -97,7 +97,7 @@ def apply(state: State, statement: Statement, ctx: Context) -> None:
         )
     _check_key(state, statement)
     handler = HANDLERS[statement.type]
-    _check_after(state, statement, handler.subjects(statement))
+    _check_after(state, statement, handler.subjects(statement), ctx.seq)
     touched = handler.apply(state, statement, ctx)
     # The key's use is recorded after the handler, which may have changed the key's row (a
     # revocation of the signing key itself is judged by what it signed before this statement).
@@ -165,7 +165,9 @@ def _check_key(state: State, statement: Statement) -> Key:
     return key
 
 
-def _check_after(state: State, statement: Statement, subjects: tuple[str, ...]) -> None:
+def _check_after(state: State, statement: Statement, subjects: tuple[str, ...], seq: int) -> None:
+    """``after`` names exactly the current heads of ``subjects``; each link is recorded by
+    sequence number (``entry_links``), so that histories are followed without a hash index."""
     expected = set(subjects)
     given = set(statement.after)
     if given != expected:
@@ -176,9 +178,10 @@ def _check_after(state: State, statement: Statement, subjects: tuple[str, ...]) 
             field="statement.after",
         )
     for subject in subjects:
-        head = state.head(subject)
-        if head is None:
+        found = state.head_entry(subject)
+        if found is None:
             raise NotFoundError(f"{subject} does not exist in this ledger.", code="unknown_subject")
+        head, head_seq = found
         if head.hex() != statement.after[subject]:
             raise ConflictError(
                 f"{subject} has moved on: its head is now {head.hex()[:16]}..., not the "
@@ -188,3 +191,4 @@ def _check_after(state: State, statement: Statement, subjects: tuple[str, ...]) 
                 subject=subject,
                 head=head.hex(),
             )
+        state.add_link(seq, subject, head_seq)

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Table
 from ledger import rawsql
 from ledger.custody.models import (
     AttestationRow,
+    EntryLinkRow,
     FlagRow,
     HeadRow,
     IncidentRow,
@@ -165,6 +166,7 @@ APPENDED: dict[str, tuple[Table, Callable[[Any], dict[str, Any]]]] = {
     "edge": (table(LotEdgeRow), lambda e: {"child": e[0], "parent": e[1], "seq": e[2]}),
     "site_status_change": (table(SiteStatusChangeRow), lambda change: _dataclass_row(change)),
     "site_lot": (table(SiteLotRow), lambda e: {"site": e[0], "lot": e[1], "seq": e[2]}),
+    "link": (table(EntryLinkRow), lambda e: {"seq": e[0], "subject": e[1], "after_entry": e[2]}),
 }
 
 

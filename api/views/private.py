@@ -89,20 +89,21 @@ def miner_private(miner_id: str) -> Any:
     return private.reader(auth.caller()).of_miner(miner_id)
 
 
-@blp.route("/disclosures/<digest>", methods=["GET"])
+@blp.route(f"/entries/<int(max={MAX_SEQ}):seq>/disclosures/<digest>", methods=["GET"])
 @auth.required
 @blp.doc(security=auth.SECURITY)
 @blp.response(200, DisclosureExportSchema)
 @blp.errors(401, 403, 404)
-def disclosure_export(digest: str) -> Any:
-    """One private field, as a self-contained export to hand to an auditor.
+def disclosure_export(seq: int, digest: str) -> Any:
+    """One private field of an entry, as a self-contained export to hand to an auditor.
 
-    The disclosure, the exact bytes of the entry whose statement lists its digest in `sd`, and
+    `digest` is one of the digests in the entry's statement's `sd`. The export holds the
+    disclosure, the exact bytes of the entry, and
     the entry's inclusion proof against a signed checkpoint: checkable offline against the
     operator's key alone (`ledger.custody.privacy.verify_disclosure_export`). Entitlement as for
     `GET /v1/entries/{seq}/private`.
     """
-    return private.export(auth.caller(), digest)
+    return private.export(auth.caller(), seq, digest)
 
 
 @blp.route("/miners/<miner_id>/erase", methods=["POST"])

@@ -49,7 +49,7 @@ DERIVED = (
     custody.LotEdgeRow, custody.TagRow, custody.AttestationRow, custody.FlagRow,
     custody.SiteStatusRow, custody.SiteStatusChangeRow, custody.IncidentRow,
     custody.OpenIncidentsRow, custody.LotTaintRow, custody.LotTransitRow,
-    custody.SubjectAttestationsRow, custody.SiteLotRow,
+    custody.SubjectAttestationsRow, custody.SiteLotRow, custody.EntryLinkRow,
 )  # fmt: skip
 
 
@@ -187,7 +187,7 @@ class _Replayer:
         next_cp = next(cps, None)
         replay_tx = self.replay.begin()
         for chunk in self._chunks():
-            parsed = [_parse(data) for _seq, _leaf, data in chunk]
+            parsed = [_parse(data) for _seq, _leaf, data, _copies in chunk]
             self.state.prefetch(
                 pair for p in parsed if p is not None for pair in rules.prefetch_keys(p[5])
             )
@@ -210,22 +210,27 @@ class _Replayer:
         self._check_head(head_size)
         return self.done
 
-    def _chunks(self) -> Iterator[list[tuple[int, bytes, bytes]]]:
+    def _chunks(self) -> Iterator[list[tuple[int, bytes, bytes, tuple[Any, ...]]]]:
         raw = rawsql.Raw(self.live)
         start = 0
         while True:
             rows = raw.all(
-                "SELECT seq, leaf_hash, data FROM log_entries WHERE seq >= ? AND seq < ? "
-                "ORDER BY seq",
+                "SELECT seq, leaf_hash, data, type, actor, key_id, n, logged FROM log_entries "
+                "WHERE seq >= ? AND seq < ? ORDER BY seq",
                 (start, start + CHUNK),
             )
             if not rows:
                 return
-            yield [(seq, bytes(leaf), bytes(data)) for seq, leaf, data in rows]
+            yield [(seq, bytes(leaf), bytes(data), tuple(rest)) for seq, leaf, data, *rest in rows]
             start += CHUNK
 
     def _entry(
-        self, seq: int, stored_leaf: bytes, data: bytes, parsed: _Parsed | None
+        self,
+        seq: int,
+        stored_leaf: bytes,
+        data: bytes,
+        copies: tuple[Any, ...],
+        parsed: _Parsed | None,
     ) -> tuple[int, bytes, bytes, bytes]:
         if seq != self.done:
             raise _Stop(self.done, f"entry {self.done} is missing (the next stored is {seq}).")
@@ -250,6 +255,14 @@ class _Replayer:
         if self.prev_logged is not None and parse_time(logged) < parse_time(self.prev_logged):
             raise _Stop(seq, "the logged time runs backwards.")
         statement = parsed[5] if parsed is not None else None
+        if statement is not None and copies != (
+            statement.type, statement.actor, statement.key, statement.n, logged
+        ):  # fmt: skip
+            raise _Stop(
+                seq,
+                "the entry's stored type, actor, key, counter or logged time differs from what "
+                "its bytes say.",
+            )
         public_key = self._apply(seq, leaf, logged, statement_bytes, statement)
         for level, index, node in self.tree.append(leaf):
             self._expect_node(level, index, node)

@@ -31,7 +31,7 @@ from ledger.bundle import Bundle, BundleEntry, Consistency, Verdict, encode, ver
 from ledger.checkpoint import note_checkpoint
 from ledger.custody.log import Ledger
 from ledger.custody.models import AttestationRow, IncidentRow, LogEntryRow
-from ledger.custody.provenance import lot_head, walk
+from ledger.custody.provenance import lot_head_entry, walk
 from ledger.entries import Entry
 from ledger.errors import ConfigError, ValidationError
 from ledger.registry.models import ActorRow, KeyRow, SiteRow
@@ -68,7 +68,7 @@ def provenance_entries(conn: Connection, lot_id: str) -> tuple[bytes, list[Entry
     """The lot's head and every entry of its bundle, oldest first."""
     if not isinstance(lot_id, str) or not ID_RE.match(lot_id):
         raise ValidationError("a lot id is 1-64 characters from A-Z a-z 0-9 . _ : -.")
-    head = lot_head(conn, lot_id)
+    head = lot_head_entry(conn, lot_id)
     collect = _Collector(conn)
     custody = walk(conn, lot_id, head)
     collect.add(custody)
@@ -77,7 +77,7 @@ def provenance_entries(conn: Connection, lot_id: str) -> tuple[bytes, list[Entry
         {0} | _attestation_seqs(conn, lots, sites, actors) | _incident_seqs(conn, lots, sites)
     )
     _registry(collect, sites, set(actors), [*custody, *fresh])
-    return head, [collect.found[seq] for seq in sorted(collect.found)]
+    return head[0], [collect.found[seq] for seq in sorted(collect.found)]
 
 
 def _involved(custody: list[Entry]) -> tuple[set[str], set[str], set[str]]:

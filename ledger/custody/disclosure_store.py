@@ -22,8 +22,9 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, Engine, Row, Table, select, update
 
 from ledger import canonical, entries
-from ledger.custody.models import DisclosureRow, HeadRow, LogEntryRow
+from ledger.custody.models import DisclosureRow, EntryLinkRow, LogEntryRow
 from ledger.custody.privacy import may_read
+from ledger.custody.provenance import lot_head_entry, walk
 from ledger.db import WRITE, table
 from ledger.disclosures import Disclosure
 from ledger.entries import Entry
@@ -32,18 +33,16 @@ from ledger.errors import (
     ForbiddenError,
     IntegrityError,
     NotFoundError,
-    TooLargeError,
 )
 from ledger.registry.access import Caller
 from ledger.registry.models import ActorRow, MinerRow, SiteRow
 from ledger.sealing import Sealer
 from ledger.statements import ID_RE, format_time
 
-MAX_LOT_ENTRIES = 10_000
 _DIGEST_RE = re.compile(r"^[0-9a-f]{64}\Z")
 DISCLOSURES = table(DisclosureRow)
 LOG = table(LogEntryRow)
-HEADS = table(HeadRow)
+LINKS = table(EntryLinkRow)
 ACTORS = table(ActorRow)
 MINERS = table(MinerRow)
 SITES = table(SiteRow)
@@ -85,14 +84,29 @@ class SqlRelations:
     """:class:`~ledger.custody.privacy.Relations` read from the log and the registry."""
 
     conn: Connection
-    _signers: dict[bytes, str | None] = field(default_factory=dict)
+    _signers: dict[tuple[int, str], str | None] = field(default_factory=dict)
     _cooperatives: dict[str, str | None] = field(default_factory=dict)
 
-    def signer_of(self, leaf_hash: bytes) -> str | None:
-        if leaf_hash not in self._signers:
-            query = select(LOG.c.actor).where(LOG.c.leaf_hash == leaf_hash)
-            self._signers[leaf_hash] = self.conn.execute(query).scalar()
-        return self._signers[leaf_hash]
+    def signer_followed(self, seq: int, subject: str, leaf_hash: bytes) -> str | None:
+        if (seq, subject) not in self._signers:
+            self._signers[(seq, subject)] = self._signer_followed(seq, subject, leaf_hash)
+        return self._signers[(seq, subject)]
+
+    def _signer_followed(self, seq: int, subject: str, leaf_hash: bytes) -> str | None:
+        """Read from the signed bytes of the linked entry, which must hash to ``leaf_hash``."""
+        query = select(LOG.c.data).join(LINKS, LINKS.c.after_entry == LOG.c.seq)
+        data = self.conn.execute(
+            query.where(LINKS.c.seq == seq, LINKS.c.subject == subject)
+        ).scalar()
+        if data is None:
+            return None
+        entry = entries.decode(bytes(data), strict=False)
+        if entry.leaf_hash != leaf_hash:
+            raise IntegrityError(
+                f"entry {seq} follows {subject}'s entry {leaf_hash.hex()[:16]}..., but the "
+                f"linked entry {entry.seq} hashes otherwise; run `ledger audit`."
+            )
+        return entry.statement.actor
 
     def cooperative_of(self, site_id: str) -> str | None:
         if site_id not in self._cooperatives:
@@ -130,21 +144,23 @@ class DisclosureReader:
         seq = self._registered(MINERS, miner_id, "miner")
         return self._reveal(self._entries([seq]))
 
-    def one(self, digest: str) -> tuple[Revealed, Entry]:
-        """One field's disclosure and its entry; :class:`ForbiddenError` if not entitled."""
-        query = select(DISCLOSURES).where(DISCLOSURES.c.digest == digest)
+    def one(self, seq: int, digest: str) -> tuple[Revealed, Entry]:
+        """One field's disclosure, of entry ``seq``, and the entry; :class:`ForbiddenError` if
+        not entitled."""
+        query = select(DISCLOSURES).where(DISCLOSURES.c.seq == seq, DISCLOSURES.c.digest == digest)
         row = self.conn.execute(query).first() if _DIGEST_RE.match(digest) else None
         if row is None:
             raise NotFoundError(
-                f"there is no disclosure with digest {digest[:64]!r}.", code="unknown_disclosure"
+                f"entry {seq} has no disclosure with digest {digest[:64]!r}.",
+                code="unknown_disclosure",
             )
-        entry = self._entries([row.seq])[0]
+        entry = self._entries([seq])[0]
         self._require_entitled(entry)
         return self._open(entry, row), entry
 
     # -- helpers ------------------------------------------------------------------------------
     def _require_entitled(self, entry: Entry) -> None:
-        if not may_read(self.caller, entry.statement, self.relations):
+        if not may_read(self.caller, entry.seq, entry.statement, self.relations):
             raise ForbiddenError(
                 f"{self.caller.actor} may not read the private fields of entry {entry.seq}: "
                 "only its signer, its counterparty, auditors and regulators may.",
@@ -159,7 +175,7 @@ class DisclosureReader:
             held = rows.get(entry.seq, [])
             if not held:
                 continue
-            if may_read(self.caller, entry.statement, self.relations):
+            if may_read(self.caller, entry.seq, entry.statement, self.relations):
                 shown.extend(self._open(entry, row) for row in held)
             else:
                 withheld += len(held)
@@ -216,27 +232,11 @@ class DisclosureReader:
         return int(seq)
 
     def _lot_chain(self, lot_id: str) -> list[Entry]:
-        """The lot's entries, following ``after["lot:ID"]`` back from its head."""
-        subject = f"lot:{lot_id}"
-        head = None
-        if ID_RE.match(lot_id):
-            head = self.conn.execute(select(HEADS.c.leaf_hash).where(HEADS.c.subject == subject))
-            head = head.scalar()
-        if head is None:
+        """The lot's own entries, following ``after["lot:ID"]`` back from its head."""
+        if not ID_RE.match(lot_id):
             raise NotFoundError(f"there is no lot {lot_id[:64]!r}.", code="unknown_lot")
-        chain: list[Entry] = []
-        leaf: bytes | None = bytes(head)
-        while leaf is not None:
-            if len(chain) >= MAX_LOT_ENTRIES:
-                raise TooLargeError(f"lot {lot_id} has more than {MAX_LOT_ENTRIES} entries.")
-            data = self.conn.execute(select(LOG.c.data).where(LOG.c.leaf_hash == leaf)).scalar()
-            if data is None:
-                raise IntegrityError(f"the log lacks an entry of lot {lot_id}'s history.")
-            entry = entries.decode(bytes(data), strict=False)
-            chain.append(entry)
-            previous = entry.statement.after.get(subject)
-            leaf = None if previous is None else bytes.fromhex(previous)
-        return chain[::-1]
+        head = lot_head_entry(self.conn, lot_id)
+        return walk(self.conn, lot_id, head, only=f"lot:{lot_id}")
 
 
 def erase_miner(engine: Engine, miner_id: str, *, now: datetime | None = None) -> Erasure:

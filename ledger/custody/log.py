@@ -322,7 +322,7 @@ class Ledger:
             digest = disclosure.digest()
             assert self.sealer is not None
             sealed = self.sealer.seal(disclosure.canonical(), digest)
-            rows.append((digest, seq, disclosure.name, sealed, None))
+            rows.append((seq, digest, disclosure.name, sealed, None))
         return rows
 
     def _write(self, raw: rawsql.Raw, state: OverlayState, batch: _Batch) -> None:

@@ -27,15 +27,28 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ledger.db import Base
 
+# On SQLite an ``INTEGER PRIMARY KEY`` is the table's rowid: entries are stored in ``seq`` order in
+# one B-tree, with no separate primary-key index to keep (a ``BIGINT`` key would add one).
+SEQ = BigInteger().with_variant(Integer, "sqlite")
+
 
 class LogEntryRow(Base):
+    """An entry: ``data`` is the exact canonical bytes that were hashed and signed.
+
+    Every index here grows in log order (``seq``, and ``(key_id, n)`` per key), so an append
+    writes to the last pages of each, however long the log. There is deliberately no index on
+    ``leaf_hash``: a hash lands on a random page of such an index, and at a million entries
+    every batch would rewrite about a thousand of them. Entries are found by ``seq``; the
+    ``after`` links of the statements are followed through ``entry_links``.
+    """
+
     __tablename__ = "log_entries"
     __table_args__ = (UniqueConstraint("key_id", "n"),)
-    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    leaf_hash: Mapped[bytes] = mapped_column(LargeBinary, unique=True)
+    seq: Mapped[int] = mapped_column(SEQ, primary_key=True, autoincrement=False)
+    leaf_hash: Mapped[bytes] = mapped_column(LargeBinary)
     data: Mapped[bytes] = mapped_column(LargeBinary)
-    type: Mapped[str] = mapped_column(String(32), index=True)
-    actor: Mapped[str] = mapped_column(String(64), index=True)
+    type: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(64))
     key_id: Mapped[str] = mapped_column(String(64))
     n: Mapped[int] = mapped_column(BigInteger)
     logged: Mapped[str] = mapped_column(String(40))
@@ -45,6 +58,8 @@ class LogNodeRow(Base):
     """A completed (perfect) subtree hash: level L, index i covers leaves [i*2^L, (i+1)*2^L)."""
 
     __tablename__ = "log_nodes"
+    # the key is the lookup: on SQLite one B-tree in key order, not a table and an index
+    __table_args__ = ({"sqlite_with_rowid": False},)
     level: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
     idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     hash: Mapped[bytes] = mapped_column(LargeBinary)
@@ -81,6 +96,21 @@ class EquivocationRow(Base):
     logged_seq: Mapped[int] = mapped_column(BigInteger)
     envelope: Mapped[bytes] = mapped_column(LargeBinary)
     received: Mapped[str] = mapped_column(String(40))
+
+
+class EntryLinkRow(Base):
+    """Entry ``seq`` names, in its statement's ``after``, entry ``after_entry`` as ``subject``'s head.
+
+    The ``after`` links are leaf hashes; this table is their sequence numbers, so a lot's history
+    is followed by ``seq`` (each step still checked against the hash the statement signed).
+    Derived state, written in log order.
+    """
+
+    __tablename__ = "entry_links"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    subject: Mapped[str] = mapped_column(String(80), primary_key=True)
+    after_entry: Mapped[int] = mapped_column(BigInteger)
 
 
 class LedgerRow(Base):
@@ -159,11 +189,17 @@ class FlagRow(Base):
 
 
 class DisclosureRow(Base):
-    """A private field's disclosure, encrypted at rest; erasable (the log keeps only its digest)."""
+    """A private field's disclosure, encrypted at rest; erasable (the log keeps only its digest).
+
+    Keyed by the entry first, so that new rows go to the end of the table (a digest alone is
+    random and would scatter every append over the whole key); a disclosure is always asked for
+    as a field of an entry.
+    """
 
     __tablename__ = "disclosures"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     digest: Mapped[str] = mapped_column(String(64), primary_key=True)
-    seq: Mapped[int] = mapped_column(BigInteger, index=True)
     name: Mapped[str] = mapped_column(String(40))
     ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
     erased: Mapped[str | None] = mapped_column(String(40))

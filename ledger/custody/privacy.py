@@ -32,9 +32,9 @@ Nobody else, including registrars (they may erase a miner's personal data, not r
 inspectors (their attestations are public; their reports are theirs).
 
 :func:`verify_disclosure_export` checks the self-contained export of one field (the
-``GET /v1/disclosures/{digest}`` answer) offline: the checkpoint's signature, the entry's
-inclusion under it, and the disclosure's digest among the entry's ``sd``. This module imports no
-database or web library, so an auditor's verifier can use it alone.
+``GET /v1/entries/{seq}/disclosures/{digest}`` answer) offline: the checkpoint's signature, the
+entry's inclusion under it, and the disclosure's digest among the entry's ``sd``. This module
+imports no database or web library, so an auditor's verifier can use it alone.
 """
 
 from __future__ import annotations
@@ -56,22 +56,27 @@ READER_ROLES = frozenset({"auditor", "regulator"})
 class Relations(Protocol):
     """What the entitlement rules need to know from the log besides the statement itself."""
 
-    def signer_of(self, leaf_hash: bytes) -> str | None:
-        """The actor that signed the entry with this leaf hash (None if there is none)."""
+    def signer_followed(self, seq: int, subject: str, leaf_hash: bytes) -> str | None:
+        """The actor that signed the entry that entry ``seq`` names, with ``leaf_hash``, as
+        ``subject``'s previous head in its ``after`` (None if the log holds no such entry)."""
 
     def cooperative_of(self, site_id: str) -> str | None:
         """The cooperative operating the site (None if there is no such site)."""
 
 
-def counterparty(statement: Statement, relations: Relations) -> str | None:
-    """The one actor besides the signer who may read the statement's disclosures, if any."""
+def counterparty(seq: int, statement: Statement, relations: Relations) -> str | None:
+    """The one actor besides the signer who may read the disclosures of ``statement``, the
+    statement of entry ``seq``, if any."""
     body = statement.body
     kind = statement.type
     if kind == "lot.dispatch":
         return str(body["to"])
     if kind == "lot.receive":
-        head = statement.after.get(f"lot:{body['lot']}")
-        return None if head is None else relations.signer_of(bytes.fromhex(head))
+        subject = f"lot:{body['lot']}"
+        head = statement.after.get(subject)
+        if head is None:
+            return None
+        return relations.signer_followed(seq, subject, bytes.fromhex(head))
     if kind == "actor.register":
         return str(body["id"])
     if kind == "miner.register":
@@ -85,11 +90,12 @@ def counterparty(statement: Statement, relations: Relations) -> str | None:
     return None
 
 
-def may_read(caller: Caller, statement: Statement, relations: Relations) -> bool:
-    """Whether ``caller`` may read the disclosures of ``statement`` (see the module's table)."""
+def may_read(caller: Caller, seq: int, statement: Statement, relations: Relations) -> bool:
+    """Whether ``caller`` may read the disclosures of ``statement``, entry ``seq`` (see the
+    module's table)."""
     if caller.roles & READER_ROLES or caller.actor == statement.actor:
         return True
-    return caller.actor == counterparty(statement, relations)
+    return caller.actor == counterparty(seq, statement, relations)
 
 
 def verify_disclosure_export(export: Mapping[str, Any], verifier_key: VerifierKey) -> Disclosure:

@@ -103,8 +103,9 @@ def _b64(value: str) -> str | None:
         return None
 
 
-def ids(client: FlaskClient) -> dict[str, list[str]]:
-    """Values for every path parameter: all the real ids, then some that do not exist."""
+def ids(client: FlaskClient) -> dict[str, list[Any]]:
+    """Values for every path parameter: all the real ids, then some that do not exist; for a
+    route with several parameters (their names joined by ``+``), tuples of values."""
     size = client.get("/v1/checkpoint?format=json").get_json()["size"]
     entries = [client.get(f"/v1/entries/{seq}").get_json() for seq in range(size)]
     digests = sorted({d for entry in entries for d in entry["statement"]["sd"]})
@@ -121,20 +122,30 @@ def ids(client: FlaskClient) -> dict[str, list[str]]:
         "incident_id": [*listed("/v1/incidents"), "no-such-incident", "bad id!"],
         # grievances are listed to their readers only: the tests that seed them say which
         "grievance_id": [*client.application.extensions.get(GRIEVANCE_IDS, []), "grv-none", "bad!"],
-        "digest": [*digests, "0" * 64, "not-a-digest"],
+        "seq+digest": [
+            *((str(seq), d) for seq, entry in enumerate(entries) for d in entry["statement"]["sd"]),
+            *((str(seq), d) for seq in (0, size) for d in digests[:1]),  # not its entry, none
+            ("1", "0" * 64),
+            ("1", "not-a-digest"),
+        ],
         "name": [*sorted(ASSETS), "index.html", "..%2Fdocs.py"],
         "filename": ["app.js"],
     }
 
 
-def _fill(rule: Rule, values: dict[str, list[str]]) -> list[str]:
+def _fill(rule: Rule, values: dict[str, list[Any]]) -> list[str]:
     names = _PARAM_RE.findall(rule.rule)
-    missing = [name for name in names if name not in values]
-    assert not missing, f"the crawler cannot fill {missing} of {rule.rule}: add values"
     if not names:
         return [rule.rule]
-    (name,) = names  # no route has two parameters yet
-    return [_PARAM_RE.sub(quote(value, safe=""), rule.rule) for value in values[name]]
+    name = "+".join(names)
+    assert name in values, f"the crawler cannot fill {name} of {rule.rule}: add values"
+    combos = [combo if len(names) > 1 else (combo,) for combo in values[name]]
+    return [_substitute(rule.rule, combo) for combo in combos]
+
+
+def _substitute(path: str, values: tuple[str, ...]) -> str:
+    parts = iter(values)
+    return _PARAM_RE.sub(lambda _: quote(next(parts), safe=""), path)
 
 
 def _queries(doc: dict[str, Any], path: str) -> list[str]:

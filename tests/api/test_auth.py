@@ -221,7 +221,7 @@ def test_the_openapi_document_says_which_routes_need_a_token(anonymous: FlaskCli
         ("/v1/lots/{lot_id}/private", "get"),
         ("/v1/actors/{actor_id}/private", "get"),
         ("/v1/miners/{miner_id}/private", "get"),
-        ("/v1/disclosures/{digest}", "get"),
+        ("/v1/entries/{seq}/disclosures/{digest}", "get"),
         ("/v1/miners/{miner_id}/erase", "post"),
         ("/v1/grievances", "get"),
         ("/v1/grievances/{grievance_id}", "get"),

@@ -231,14 +231,14 @@ def secrets(seeded: World, app: Flask, engine: Engine) -> dict[str, int]:
 
 
 def test_entry_and_export_matrix(secrets: dict[str, int], app: Flask) -> None:
-    """GET /v1/entries/{seq}/private and GET /v1/disclosures/{digest}: 200 or 403 per caller."""
+    """GET /v1/entries/{seq}/private and .../disclosures/{digest}: 200 or 403 per caller."""
     tokens, client = Tokens(app), app.test_client()
     for step, readers in ENTRY_READERS.items():
         seq = secrets[step]
         digest = client.get(f"/v1/entries/{seq}").get_json()["statement"]["sd"][0]
         for caller in CALLERS:
             headers = tokens.headers(caller, owner="auditor-a")
-            for path in (f"/v1/entries/{seq}/private", f"/v1/disclosures/{digest}"):
+            for path in (f"/v1/entries/{seq}/private", f"/v1/entries/{seq}/disclosures/{digest}"):
                 response = client.get(path, headers=headers)
                 if caller in UNAUTHENTICATED:
                     assert_error(response, 401, "unauthenticated")

@@ -75,8 +75,10 @@ def test_an_erased_field_exports_as_erased(world: World, engine: Engine, app: Fl
     miner = _private(app, "/v1/miners/miner-9/private", tokens.headers("auditor", "x"))
     app.test_client().post("/v1/miners/miner-9/erase",
                            headers=tokens.headers("registrar", owner="registrar"))  # fmt: skip
-    digest = miner["disclosures"][0]["digest"]
-    export = _private(app, f"/v1/disclosures/{digest}", tokens.headers("auditor", "x"))
+    seq, digest = miner["disclosures"][0]["seq"], miner["disclosures"][0]["digest"]
+    export = _private(
+        app, f"/v1/entries/{seq}/disclosures/{digest}", tokens.headers("auditor", "x")
+    )
     assert export["disclosure"] is None and export["erased"] is not None
     key = operator_key(app.test_client())
     with pytest.raises(ValidationError, match="erased"):

@@ -110,8 +110,8 @@ def test_a_miner_registered_by_the_registrar_is_readable_by_its_cooperative(
     [("/v1/lots/nope/private", "unknown_lot"), ("/v1/lots/bad%20id/private", "unknown_lot"),
      ("/v1/actors/nope/private", "unknown_actor"), ("/v1/miners/nope/private", "unknown_miner"),
      ("/v1/entries/99999/private", "no_entry"), ("/v1/miners/nope/erase", "unknown_miner"),
-     ("/v1/disclosures/" + "0" * 64, "unknown_disclosure"),
-     ("/v1/disclosures/xyz", "unknown_disclosure")],
+     ("/v1/entries/1/disclosures/" + "0" * 64, "unknown_disclosure"),
+     ("/v1/entries/1/disclosures/xyz", "unknown_disclosure")],
 )  # fmt: skip
 def test_unknown_objects_are_404(
     world: World,
@@ -130,8 +130,19 @@ def export(
     secrets: dict[str, int], client: FlaskClient, as_role: Callable[[str], dict[str, str]]
 ) -> dict[str, Any]:
     sd = client.get(f"/v1/entries/{secrets['dispatch1']}").get_json()["statement"]["sd"]
-    item = _get(client, f"/v1/disclosures/{sd[0]}", as_role("trader"))  # the addressee
+    item = _get(client, f"/v1/entries/{secrets['dispatch1']}/disclosures/{sd[0]}",
+                as_role("trader"))  # the addressee  # fmt: skip
     return item
+
+
+def test_a_disclosure_is_found_only_under_its_own_entry(
+    secrets: dict[str, int], client: FlaskClient, as_role: Callable[[str], dict[str, str]]
+) -> None:
+    seq = secrets["dispatch1"]
+    sd = client.get(f"/v1/entries/{seq}").get_json()["statement"]["sd"]
+    other = secrets["receive1"]
+    assert_error(client.get(f"/v1/entries/{other}/disclosures/{sd[0]}",
+                            headers=as_role("auditor")), 404, "unknown_disclosure")  # fmt: skip
 
 
 def test_an_export_verifies_offline(export: dict[str, Any], client: FlaskClient) -> None:
@@ -200,11 +211,14 @@ def test_an_export_fails_against_another_log_key(
 
 # -- the rules, alone ----------------------------------------------------------------------------
 class FakeRelations:
-    def signer_of(self, leaf_hash: bytes) -> str | None:
-        return {b"\x01" * 32: "coop-a"}.get(leaf_hash)
+    def signer_followed(self, seq: int, subject: str, leaf_hash: bytes) -> str | None:
+        return {(SEQ, "lot:l", b"\x01" * 32): "coop-a"}.get((seq, subject, leaf_hash))
 
     def cooperative_of(self, site_id: str) -> str | None:
         return {"site-a": "coop-a"}.get(site_id)
+
+
+SEQ = 7  # the entry of each statement below
 
 
 def _statement(kind: str, body: dict[str, Any], after: dict[str, str] | None = None) -> Statement:
@@ -231,14 +245,20 @@ COUNTERPARTIES = {
 @pytest.mark.parametrize("case", sorted(COUNTERPARTIES))
 def test_the_counterparty_of_each_type(case: str) -> None:
     statement, expected = COUNTERPARTIES[case]
-    assert counterparty(statement, FakeRelations()) == expected
+    assert counterparty(SEQ, statement, FakeRelations()) == expected
     for reader in ("signer-x", expected, "auditor-z"):
         if reader is not None:
             roles = frozenset({"auditor"} if reader == "auditor-z" else {"trader"})
-            assert may_read(Caller(reader, roles), statement, FakeRelations())
-    assert not may_read(Caller("stranger", frozenset({"registrar", "inspector"})), statement,
-                        FakeRelations())  # fmt: skip
-    assert may_read(Caller("stranger", frozenset({"regulator"})), statement, FakeRelations())
+            assert may_read(Caller(reader, roles), SEQ, statement, FakeRelations())
+    assert not may_read(Caller("stranger", frozenset({"registrar", "inspector"})), SEQ,
+                        statement, FakeRelations())  # fmt: skip
+    assert may_read(Caller("stranger", frozenset({"regulator"})), SEQ, statement, FakeRelations())
+
+
+def test_a_receipt_from_another_entry_has_no_counterparty() -> None:
+    """The dispatcher is found through the receipt's own entry's link, not any entry's."""
+    statement, _ = COUNTERPARTIES["lot.receive"]
+    assert counterparty(SEQ + 1, statement, FakeRelations()) is None
 
 
 def test_the_rules_and_the_export_check_need_no_database_or_web_library() -> None:

@@ -81,6 +81,10 @@ CASES = {
     "last leaf replaced": (_set("UPDATE log_head SET last_leaf = :x"), None),
     "derived lot mass changed": (_set("UPDATE lots SET mass_g = mass_g + 1 WHERE id='lot-2'"), 20),
     "derived tag deleted": (_set("DELETE FROM tags WHERE tag='T-lot-3'"), 23),
+    "entry link redirected": (_set("UPDATE entry_links SET after_entry = 0 WHERE seq = 19"), 19),
+    "entry link deleted": (_set("DELETE FROM entry_links WHERE seq = 16"), 16),
+    "entry's actor column changed": (_set("UPDATE log_entries SET actor='x' WHERE seq=15"), 15),
+    "entry's counter column changed": (_set("UPDATE log_entries SET n = n + 99 WHERE seq=21"), 21),
 }
 
 

@@ -106,5 +106,5 @@ def test_readers_see_erased_fields_as_erased(
     coop = reader(Caller("coop-a", frozenset({"cooperative"})))
     entry = coop.of_entry(miner_seq)
     assert len(entry.disclosures) == len(PERSON) and entry.withheld == 0
-    revealed, _ = coop.one(entry.disclosures[0].digest)
+    revealed, _ = coop.one(miner_seq, entry.disclosures[0].digest)
     assert revealed.disclosure is None and revealed.erased == "2026-06-01T09:30:00Z"
