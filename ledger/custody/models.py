@@ -99,7 +99,7 @@ class EquivocationRow(Base):
 
 
 class EntryLinkRow(Base):
-    """Entry ``seq`` names, in its statement's ``after``, entry ``after_entry`` as ``subject``'s head.
+    """Entry ``seq`` names entry ``after_entry`` as ``subject``'s head in its ``after``.
 
     The ``after`` links are leaf hashes; this table is their sequence numbers, so a lot's history
     is followed by ``seq`` (each step still checked against the hash the statement signed).

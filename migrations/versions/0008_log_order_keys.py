@@ -59,7 +59,8 @@ def upgrade() -> None:
 
 def _fill_entry_links() -> None:
     bind = op.get_bind()
-    links = sa.table("entry_links", sa.column("seq"), sa.column("subject"), sa.column("after_entry"))
+    columns = (sa.column("seq"), sa.column("subject"), sa.column("after_entry"))
+    links = sa.table("entry_links", *columns)
     for chunk in _entries(bind):
         named = [
             (seq, subject, bytes.fromhex(leaf))
