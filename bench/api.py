@@ -398,20 +398,41 @@ def _print_detail(name: str, details: list[dict[str, Any]]) -> None:
 
 
 def _tree_cpu(pid: int) -> float:
-    """CPU seconds (user + system) used so far by ``pid`` and its live descendants."""
-    total, todo = 0.0, [pid]
+    """CPU seconds (user + system) used so far by ``pid`` and all its descendants.
+
+    A process's children are listed per thread (``/proc/PID/task/TID/children``), and the
+    verification workers and their forkserver are started from gunicorn's request threads, not
+    from a worker's main thread: every thread's list is read, or their CPU would be missed.
+    Children that have exited and been reaped count through their parent's ``cutime`` and
+    ``cstime``, so the total never goes down when a worker is replaced.
+    """
+    total, todo, seen = 0.0, [pid], set()
     tick = os.sysconf("SC_CLK_TCK")
     while todo:
         current = todo.pop()
+        if current in seen:
+            continue
+        seen.add(current)
         try:
             stat = Path(f"/proc/{current}/stat").read_text()
-            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+            children = _children(current)
         except OSError:
-            continue
+            continue  # gone in the meantime: its parent's cutime and cstime hold it once reaped
         fields = stat.rsplit(")", 1)[1].split()
-        total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
-        todo += [int(child) for child in children]
+        total += sum(int(value) for value in fields[11:15]) / tick  # utime stime cutime cstime
+        todo += children
     return total
+
+
+def _children(pid: int) -> list[int]:
+    """The live children of every thread of ``pid``."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            found += [int(child) for child in (task / "children").read_text().split()]
+        except OSError:
+            continue  # that thread ended while we read
+    return found
 
 
 __all__ = ["run"]
