@@ -5,7 +5,8 @@ a database without a ledger or a failed start-up check is reported as one clear 
 anything listens; that first application is then closed, and each worker builds its own (one
 engine and one Ledger per process: connections are never shared across a fork). Each worker
 serves :data:`THREADS` requests at once on threads (gunicorn's ``gthread``) and keeps
-connections alive between requests.
+connections alive between requests. The access log is gunicorn's line, written by
+:class:`api.access_log.AccessLogger`.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ from typing import Any
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
-from gunicorn.glogging import Logger
 from sqlalchemy import select
 
 from api import create_app, dispose, state
+from api.access_log import AccessLogger
 from ledger.custody.models import LotRow
 from ledger.runtime import tune_gc
 
@@ -28,37 +29,6 @@ _WILDCARDS = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}  # noqa: S10
 # submission waits for its own. Kept below the engine's connection pool (5 + 10 overflow): a
 # submission holds at most one pooled connection at a time.
 THREADS = 12
-# What the fields of gunicorn's access line read from the environ (Logger.atoms and _get_user).
-_ACCESS_ENVIRON = ("REMOTE_ADDR", "HTTP_AUTHORIZATION", "REQUEST_METHOD", "RAW_URI",
-                   "SERVER_PROTOCOL", "PATH_INFO", "QUERY_STRING", "HTTP_REFERER",
-                   "HTTP_USER_AGENT")  # fmt: skip
-# Requests the access log never records (see AccessLogger.access).
-_UNLOGGED = frozenset({"/v1/grievances", "/v1/grievances/"})
-
-
-class AccessLogger(Logger):  # type: ignore[misc]
-    """gunicorn's logger, without the work its access line does not use.
-
-    For every request gunicorn makes each request header, response header and environ entry a
-    field of the access line (``{name}i``, ``{name}o``, ``{name}e``) and escapes it, about 60 in
-    all, whatever the format names: a third of the access log's cost, and the access log was 6%
-    of a submission's. When the format names none of those fields (gunicorn's default format,
-    which ``ledger serve`` uses) the same line is written from the environ entries the other
-    fields read; otherwise gunicorn's own method runs.
-    """
-
-    def access(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> None:
-        """Every request but an anonymous grievance report, whose line (its time to the
-        second, beside the other requests of that moment) could help tell who made it."""
-        if environ.get("REQUEST_METHOD") == "POST" and environ.get("PATH_INFO") in _UNLOGGED:
-            return
-        super().access(resp, req, environ, request_time)
-
-    def atoms(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> Any:
-        if "{" in self.cfg.access_log_format:
-            return super().atoms(resp, req, environ, request_time)
-        read = {name: environ[name] for name in _ACCESS_ENVIRON if name in environ}
-        return super().atoms(resp, (), read, request_time)
 
 
 class Server(BaseApplication):  # type: ignore[misc]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -9,6 +12,7 @@ import pytest
 from gunicorn.config import Config
 from gunicorn.glogging import Logger, SafeAtoms
 
+from api import access_log
 from api.serve import AccessLogger
 
 _ENVIRON = {
@@ -89,3 +93,128 @@ def test_an_anonymous_grievance_report_leaves_no_access_line() -> None:
     assert _logged(report) == []
     read = {**report, "REQUEST_METHOD": "GET"}  # reading them (with a token) is logged
     assert len(_logged(read)) == 1
+
+
+# -- the line written directly: the same line as gunicorn's, buffered ------------------------
+class _Stream:
+    """A stream that records what was written and when it was flushed."""
+
+    def __init__(self) -> None:
+        self.text = ""
+        self.flushed = ""
+
+    def write(self, text: str) -> int:
+        self.text += text
+        return len(text)
+
+    def flush(self) -> None:
+        self.flushed = self.text
+
+
+def _alone() -> None:
+    """Only gunicorn's handler on its access logger, as under gunicorn: pytest adds its capture
+    handlers to every logger that does not propagate, for the duration of each test."""
+    found = logging.getLogger("gunicorn.access")
+    found.handlers[:] = [h for h in found.handlers if getattr(h, "_gunicorn", False)]
+
+
+def _direct(stream: _Stream) -> AccessLogger:
+    cfg = Config()
+    cfg.set("accesslog", "-")
+    _alone()
+    logger = AccessLogger(cfg)
+    assert logger._direct is not None
+    logger._direct.setStream(stream)  # type: ignore[arg-type]
+    return logger
+
+
+ENVIRONS = {
+    "every field": _ENVIRON,
+    "a bearer token": {**_ENVIRON, "HTTP_AUTHORIZATION": "Bearer x"},
+    "no referer, agent or address": {
+        k: v
+        for k, v in _ENVIRON.items()
+        if k not in ("HTTP_REFERER", "HTTP_USER_AGENT", "REMOTE_ADDR")
+    },
+    "quotes everywhere": {**_ENVIRON, "REMOTE_ADDR": 'a"b', "HTTP_REFERER": '"r"',
+                          "HTTP_AUTHORIZATION": "Basic InVzZXIiOnBhc3M="},  # "user":pass
+}  # fmt: skip
+
+
+class _Sent:
+    def __init__(self, status: object, sent: object) -> None:
+        self.status, self.sent, self.headers = status, sent, ()
+
+
+@pytest.mark.parametrize("environ", ENVIRONS.values(), ids=ENVIRONS.keys())
+@pytest.mark.parametrize(
+    "resp",
+    [_Response(), _Sent("404 NOT FOUND", None), _Sent(200, 0)],
+    ids=["sent", "nothing sent", "status an int"],
+)
+def test_the_direct_line_is_gunicorns(environ: dict[str, Any], resp: Any) -> None:
+    stream = _Stream()
+    logger = _direct(stream)
+    logger.now = lambda: '[01/Dec/2026:22:00:00 "+0000]'  # type: ignore[method-assign]
+    logger.access(resp, _Request(), environ, timedelta(seconds=1))
+    gunicorn = Logger(Config())
+    gunicorn.now = logger.now  # type: ignore[method-assign]
+    atoms = gunicorn.atoms(resp, _Request(), environ, timedelta(seconds=1))
+    assert stream.text == Config().access_log_format % SafeAtoms(atoms) + "\n"
+
+
+def test_the_time_field_is_gunicorns() -> None:
+    logger = AccessLogger(Config())
+    before = Logger(Config()).now()
+    found = logger.now()
+    assert found in (before, Logger(Config()).now())  # the same second, or the next one
+    assert logger.now() is logger.now()  # formatted once a second
+
+
+def test_direct_lines_are_flushed_within_the_period(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(access_log, "FLUSH_SECONDS", 0.05)
+    stream = _Stream()
+    logger = _direct(stream)
+    logger.access(_Response(), _Request(), _ENVIRON, timedelta(seconds=1))
+    logger.access(_Response(), _Request(), _ENVIRON, timedelta(seconds=1))
+    assert stream.text.count("\n") == 2
+    assert stream.flushed == ""  # written, not flushed line by line
+    deadline = time.monotonic() + 5
+    while stream.flushed != stream.text and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert stream.flushed == stream.text
+
+
+def test_a_forked_worker_starts_its_own_flusher(monkeypatch: pytest.MonkeyPatch) -> None:
+    flusher = access_log.Flusher(0.01)
+    stream = _Stream()
+    handler = logging.StreamHandler(stream)
+    flusher.written(handler)
+    monkeypatch.setattr(os, "getpid", lambda: -7)  # as in a worker forked after that write
+    stream.write("a worker's line\n")
+    flusher.written(handler)
+    deadline = time.monotonic() + 5
+    while stream.flushed != stream.text and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert stream.flushed == stream.text
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"access_log_format": "%(h)s %(r)s"}, {"accesslog": "/dev/null"}, {"syslog": True},
+     {"logconfig_dict": {"version": 1}}],
+    ids=["another format", "a log file", "syslog", "a logging config"],
+)  # fmt: skip
+def test_other_configurations_go_through_gunicorn(options: dict[str, Any]) -> None:
+    cfg = Config()
+    cfg.set("accesslog", "-")
+    for name, value in options.items():
+        cfg.set(name, value)
+    _alone()
+    logger = AccessLogger(cfg)
+    try:
+        assert logger._direct is None
+    finally:  # the file or socket gunicorn opened for it
+        for handler in logger.access_log.handlers + logger.error_log.handlers:
+            handler.close()
+    assert _direct(_Stream())._direct is not None

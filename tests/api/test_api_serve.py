@@ -79,6 +79,9 @@ def test_serve_runs_the_api_under_gunicorn(env: dict[str, str]) -> None:
         out, err = server.communicate(timeout=30)
     assert f"{base}/docs" in out and f"{base}/v1/checkpoint" in out
     assert "Traceback" not in err
+    # the access lines, buffered by the workers, were all written when they stopped
+    assert out.count('"GET /v1/operator-key HTTP/1.1" 200 ') >= 2
+    assert '"GET /docs HTTP/1.1" 200 ' in out
 
 
 @SQLITE_ONLY
