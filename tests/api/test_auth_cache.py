@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 from api_helpers import app_config, assert_error, payload
 from factories import World
 from flask import Flask
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from api import auth, create_app, dispose, state
+from ledger.errors import AuthenticationError
 from ledger.registry import tokens
 from ledger.registry.access import Caller
 
@@ -122,3 +126,52 @@ def test_a_cached_token_still_only_hands_in_its_own_actors_statements(
         )
         assert_error(response, 403, "token_actor_mismatch")
     assert client.get("/v1/lots/lot-1").status_code == 404
+
+
+# -- a cache miss: one query in plain SQL, on a pooled connection given back at once ----------
+def test_a_miss_leaves_the_pool_as_it_found_it(uncached: Flask, seeded: World) -> None:
+    """On PostgreSQL the query runs outside a transaction; the connection goes back to the
+    pool as it came (not in autocommit, no transaction open), on both engines."""
+    engine = uncached.extensions[state.EXTENSION].engine
+    token, info = tokens.issue(engine, "trader-a")
+    for _ in range(3):
+        found = tokens.authenticate_caller(engine, token, now=info.created)
+        assert found == Caller("trader-a", frozenset({"trader"}))
+        assert engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    with engine.connect() as conn:
+        driver = conn.connection.dbapi_connection
+        if engine.dialect.name == "postgresql":
+            assert driver.autocommit is False  # type: ignore[union-attr]
+            assert driver.info.transaction_status.name == "IDLE"  # type: ignore[union-attr]
+        with conn.begin():  # and it still works in a transaction
+            assert conn.execute(text("SELECT count(*) FROM api_tokens")).scalar_one() == 1
+
+
+def test_a_miss_reads_what_the_table_says(uncached: Flask, seeded: World) -> None:
+    engine = uncached.extensions[state.EXTENSION].engine
+    token, info = tokens.issue(engine, "coop-a", label="phone")
+    assert tokens.authenticate(engine, token, now=info.created) == info
+    registrar, _ = tokens.issue(engine, "registrar")
+    assert tokens.authenticate_caller(engine, registrar, now=info.created).roles == {"registrar"}
+    with pytest.raises(AuthenticationError, match="unknown"):
+        tokens.authenticate(engine, "asml_" + "A" * 43, now=info.created)
+
+
+def test_a_database_failure_during_a_miss_is_the_usual_error(
+    uncached: Flask, seeded: World
+) -> None:
+    """A driver error is raised as SQLAlchemy's, so the API answers as for any other database
+    failure (SQLite: 503 unavailable), without SQL or a traceback."""
+    engine = uncached.extensions[state.EXTENSION].engine
+    token, _ = tokens.issue(engine, "coop-a")
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE api_tokens RENAME TO api_tokens_gone"))
+    with pytest.raises(DBAPIError):
+        tokens.authenticate(engine, token, now=datetime.now(UTC))
+    response = uncached.test_client().post(
+        "/v1/statements", json=payload(seeded.register_lot("lot-1")), headers=_auth(token)
+    )
+    if engine.dialect.name == "sqlite":
+        assert_error(response, 503, "unavailable")
+    else:  # a missing table is a programming error there: 500
+        assert_error(response, 500, "internal")
