@@ -5,21 +5,24 @@ one in the genesis entry), and every inclusion proof in a response is computed f
 size of the checkpoint it is sent with, so that a client can check it with
 :func:`ledger.merkle.verify_inclusion` against the root of that checkpoint and nothing else.
 
-Inclusion proofs asked for at about the same time in a process are read together
-(:class:`ProofGroup`): the callers of one group commit wake together, each wanting its proof.
+The checkpoints of this process's own commits are signed once per commit and verified once per
+process (:class:`OwnCheckpoints`); inclusion proofs asked for at about the same time in a
+process are read together (:class:`ProofGroup`): the callers of one group commit wake together,
+each wanting its checkpoint and its proof.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 import weakref
 from concurrent.futures import Future
 from dataclasses import dataclass
 
-from ledger import merkle
+from ledger import canonical, merkle
 from ledger.checkpoint import verify_checkpoint
 from ledger.custody.log import Ledger
-from ledger.errors import IntegrityError
+from ledger.errors import IntegrityError, LedgerError
 
 
 @dataclass(frozen=True)
@@ -62,16 +65,72 @@ def latest(ledger: Ledger) -> SignedCheckpoint:
 def covering(ledger: Ledger, seq: int) -> SignedCheckpoint:
     """A signed checkpoint whose tree includes entry ``seq``.
 
-    After an append, the checkpoint this process signed for it; otherwise (a duplicate, or an
-    entry appended by another worker) the latest one.
+    After an append, the checkpoint of this process's newest commit; otherwise (a duplicate, or
+    an entry appended by another worker) the latest one.
     """
-    last = ledger.last_checkpoint
-    checkpoint = signed(ledger, last[1]) if last and last[0] > seq else latest(ledger)
+    checkpoint = own_checkpoints(ledger).covering(seq) or latest(ledger)
     if checkpoint.size <= seq:
         raise IntegrityError(
             f"the latest checkpoint (size {checkpoint.size}) does not cover entry {seq}."
         )
     return checkpoint
+
+
+# -- the checkpoints of this process's commits -----------------------------------------------
+_SIZE_RE = re.compile(r"0|[1-9][0-9]{0,19}")
+
+
+class OwnCheckpoints:
+    """The checkpoint of the newest commit of this process's Ledger, for its receipts.
+
+    Every caller of a group-commit round is answered with the checkpoint of that round, which
+    :attr:`Ledger.last_checkpoint` signs when first asked for. Here callers ask one at a time,
+    so that the callers of a round do not each sign it. And rather than verifying every note
+    (parsing it and one Ed25519 verification apiece), the first is verified against the genesis
+    entry's verifier key like any checkpoint the API hands out, which shows that this process's
+    operator key is that key; each later note was signed by the same key over a commit of this
+    process, so only its origin, size and root are read from its text.
+    """
+
+    def __init__(self, ledger: Ledger) -> None:
+        self._ledger = ledger
+        self._lock = threading.Lock()
+        self._last: SignedCheckpoint | None = None
+        self._key_checked = False
+
+    def covering(self, seq: int) -> SignedCheckpoint | None:
+        """The checkpoint of this process's newest commit if it includes entry ``seq``."""
+        with self._lock:
+            found = self._ledger.last_checkpoint  # signs it, the first time it is asked for
+            if found is None or found[0] <= seq:
+                return None
+            size, note = found
+            if self._last is None or self._last.note != note:
+                self._last = self._describe(size, note)
+            return self._last
+
+    def _describe(self, size: int, note: str) -> SignedCheckpoint:
+        if not self._key_checked:
+            checkpoint = signed(self._ledger, note)  # raises ProofError for a key not genesis's
+            self._key_checked = True
+            return checkpoint
+        read = read_note(note)
+        if read is None or read.size != size or read.origin != self._ledger.origin():
+            return signed(self._ledger, note)  # not what sign_checkpoint writes: verify it
+        return read
+
+
+def read_note(note: str) -> SignedCheckpoint | None:
+    """Origin, size and root from the first three lines of a checkpoint note, unverified;
+    None when they are not a checkpoint's."""
+    lines = note.split("\n", 3)
+    if len(lines) < 4 or not lines[0] or not _SIZE_RE.fullmatch(lines[1]):
+        return None
+    try:
+        root = canonical.b64decode(lines[2], field="root", size=32)
+    except LedgerError:
+        return None
+    return SignedCheckpoint(lines[0], int(lines[1]), root, note)
 
 
 def inclusion_in(
@@ -173,13 +232,17 @@ class ProofGroup:
 
 
 _groups: weakref.WeakKeyDictionary[Ledger, ProofGroup] = weakref.WeakKeyDictionary()
-_groups_lock = threading.Lock()
+_own: weakref.WeakKeyDictionary[Ledger, OwnCheckpoints] = weakref.WeakKeyDictionary()
+_made = threading.Lock()
 
 
 def proof_group(ledger: Ledger) -> ProofGroup:
     """The :class:`ProofGroup` of ``ledger``: one per Ledger, made on first use."""
-    with _groups_lock:
-        group = _groups.get(ledger)
-        if group is None:
-            group = _groups[ledger] = ProofGroup(ledger)
-        return group
+    with _made:
+        return _groups.get(ledger) or _groups.setdefault(ledger, ProofGroup(ledger))
+
+
+def own_checkpoints(ledger: Ledger) -> OwnCheckpoints:
+    """The :class:`OwnCheckpoints` of ``ledger``: one per Ledger, made on first use."""
+    with _made:
+        return _own.get(ledger) or _own.setdefault(ledger, OwnCheckpoints(ledger))

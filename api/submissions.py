@@ -12,7 +12,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from api import errors, proofs
@@ -94,7 +93,7 @@ def submit(ledger: Ledger, item: Mapping[str, Any], *, converting: bool = False)
     result = ledger.append(submission)
     assert result.seq is not None
     assert result.leaf_hash is not None
-    checkpoint = _covering(ledger, result.seq)
+    checkpoint = proofs.covering(ledger, result.seq)
     statement = submission.envelope.statement
     return Receipt(
         result.status,
@@ -133,7 +132,7 @@ def submit_batch(ledger: Ledger, items: Sequence[Mapping[str, Any]]) -> BatchRec
         next(appended) if isinstance(p, Submission) else Result(REJECTED, error=p) for p in parsed
     ]
     held = [r.seq for r in outcomes if r.seq is not None]
-    checkpoint = _covering(ledger, max(held)) if held else None
+    checkpoint = proofs.covering(ledger, max(held)) if held else None
     paths = (
         dict(zip(held, ledger.inclusion_proofs(held, checkpoint.size), strict=True))
         if checkpoint
@@ -144,24 +143,6 @@ def submit_batch(ledger: Ledger, items: Sequence[Mapping[str, Any]]) -> BatchRec
         for index, outcome in enumerate(outcomes)
     ]
     return BatchReceipt(results, checkpoint)
-
-
-def _covering(ledger: Ledger, seq: int) -> proofs.SignedCheckpoint:
-    """:func:`api.proofs.covering`, verifying each of this process's own notes only once.
-
-    After a group commit every statement of the round is answered with the same checkpoint;
-    checking its signature again for each answer would cost one Ed25519 verification apiece.
-    """
-    last = ledger.last_checkpoint
-    if last is not None and last[0] > seq:
-        return _verified(ledger, last[1])
-    return proofs.covering(ledger, seq)
-
-
-@lru_cache(maxsize=8)
-def _verified(ledger: Ledger, note: str) -> proofs.SignedCheckpoint:
-    """A note verified once stays verified: the same text against the same ledger's key."""
-    return proofs.signed(ledger, note)
 
 
 def _parse_or_error(item: Mapping[str, Any]) -> Submission | LedgerError:
