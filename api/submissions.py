@@ -70,8 +70,13 @@ class BatchReceipt:
 
 
 def parse(item: Mapping[str, Any]) -> Submission:
-    """An envelope and its disclosures, parsed by the core (raises its ValidationError)."""
-    envelope = Envelope.from_json(item["envelope"])
+    """An envelope and its disclosures, parsed by the core (raises its ValidationError).
+
+    ``item`` is (part of) a request body: the API's parser (:class:`api.blueprint.StrictParser`,
+    with :func:`ledger.canonical.parse`) has checked it against the data model already, so the
+    statement is not walked again.
+    """
+    envelope = Envelope.from_json(item["envelope"], parsed=True)
     found = item.get("disclosures") or []
     if len(found) > MAX_DISCLOSURES:
         raise TooLargeError(

@@ -22,10 +22,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from marshmallow import ValidationError
 
-from api import proofs
+from api import proofs, submissions
 from api.limits import MAX_BATCH, MAX_BODY_BYTES
 from api.schemas import log as schemas
 from api.submissions import BatchReceipt, ItemResult, Receipt
+from ledger import canonical
 
 _FAST = (schemas.SubmissionSchema, schemas.BatchSchema)
 _DUMPS = (schemas.ReceiptSchema, schemas.ItemResultSchema, schemas.BatchReceiptSchema)
@@ -298,3 +299,33 @@ def test_accepted_and_duplicate_answers_are_the_same(
     assert [r["status"] for r in first["results"]] == ["duplicate", "accepted"]
     status, again = _same_both_ways(client, monkeypatch, "/v1/statements/batch", batch)
     assert [r["status"] for r in again["results"]] == ["duplicate", "duplicate"]
+
+
+def test_an_ordinary_body_is_checked_once(
+    world: World, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The body is checked against the data model while it is parsed, and its statement is not
+    walked again by the core's parser (only each disclosure's value is, by Disclosure)."""
+
+    def strictly(_text: str) -> None:
+        raise AssertionError("parsed a second time, strictly")
+
+    monkeypatch.setattr(canonical, "_parse_strictly", strictly)
+    body = payload(world.register_lot("lot-once", private={"price": {"usd": 12}}))
+    data = json.dumps(body).encode()
+    status, answer = _send(client, "/v1/statements", data, {})
+    assert status == 201, answer
+    status, answer = _send(client, "/v1/statements/batch", {"statements": [body]}, {})
+    assert answer["results"][0]["status"] == "duplicate"
+
+    walked: list[Any] = []
+    check_value = canonical.check_value
+
+    def counting(value: Any, *args: Any) -> None:
+        walked.append(value)
+        check_value(value, *args)
+
+    monkeypatch.setattr(canonical, "check_value", counting)
+    item = schemas.SubmissionSchema().load(canonical.parse(data))  # what the view is given
+    assert submissions.parse(item).envelope.statement.type == "lot.register"
+    assert walked == [{"usd": 12}]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from typing import Any
 
 import pytest
@@ -243,6 +244,138 @@ def test_loads_rejects_non_canonical(data: bytes) -> None:
 def test_loads_accepts_canonical() -> None:
     data = b'{"a":[1,"\\n",null],"b":{"c":true}}'
     assert canonical.loads(data) == {"a": [1, "\n", None], "b": {"c": True}}
+
+
+# -- parse: the plain parser answers exactly as the strict one -------------------------------
+# parse() first tries a parser that checks the data model while it parses, and leaves anything
+# it is not sure of to the strict parser (json.loads, then check_value), the reference here.
+
+
+def _outcome(parse: Any, data: bytes | str) -> tuple[Any, ...]:
+    try:
+        return ("value", parse(data))
+    except ValidationError as exc:
+        return ("error", exc.message, exc.code, exc.details)
+
+
+def _strictly(data: bytes | str) -> Any:
+    if isinstance(data, bytes):
+        try:
+            data = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValidationError("input is not valid UTF-8.") from exc
+    return canonical._parse_strictly(data)
+
+
+def _same_as_strict(data: bytes | str) -> None:
+    assert _outcome(canonical.parse, data) == _outcome(_strictly, data)
+    if isinstance(data, str):
+        try:
+            encoded = data.encode("utf-8")
+        except UnicodeEncodeError:
+            return
+        assert _outcome(canonical.parse, encoded) == _outcome(_strictly, encoded)
+
+
+def _object_text(pairs: list[tuple[str, str]]) -> str:
+    return "{" + ",".join(f"{key}:{value}" for key, value in pairs) + "}"
+
+
+# JSON texts, valid or not, near the edges of the data model: floats, integers around 2**53,
+# NaN, lone surrogates raw and escaped, keys that are empty, long, non-ASCII or with controls,
+# repeated keys, escapes, whitespace.
+SCALAR_TEXTS = st.one_of(
+    st.sampled_from(
+        ["0", "-0", "1", "-1", "1.5", "1e3", "-2E-1", "true", "false", "null", "NaN",
+         "-Infinity", "9007199254740991", "-9007199254740991", "9007199254740992",
+         "-9007199254740992", "123456789012345678901234567890", '"\\ud800"', '"\\udfff x"',
+         '"\\ud83d\\ude00"', '"\\u00e9"', '"\u00e9"', '"\ud800"', '"a\\"b"', " 1 "]
+    ),
+    STRINGS.map(lambda text: json.dumps(text, ensure_ascii=False)),
+    STRINGS.map(json.dumps),
+    SAFE_INTS.map(str),
+)  # fmt: skip
+KEY_TEXTS = st.one_of(
+    KEYS.map(json.dumps),
+    st.sampled_from(
+        ['"a"', '"b"', '""', '"' + "k" * 65 + '"', '"\\u00e9"', '"a\\n"', '"\\ud800"', '"v"']
+    ),
+)  # fmt: skip
+JSON_TEXTS = st.recursive(
+    SCALAR_TEXTS,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4).map(lambda items: "[" + ",".join(items) + "]"),
+        st.lists(st.tuples(KEY_TEXTS, inner), max_size=4).map(_object_text),
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(JSON_TEXTS)
+def test_parse_answers_as_the_strict_parser(text: str) -> None:
+    _same_as_strict(text)
+
+
+@settings(max_examples=100, deadline=None)
+@given(VALUES, st.booleans())
+def test_parse_of_valid_values_answers_as_the_strict_parser(value: Any, ascii_only: bool) -> None:
+    _same_as_strict(json.dumps(value, ensure_ascii=ascii_only))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[" * MAX_DEPTH + "0" + "]" * MAX_DEPTH,
+        "[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1),
+        "[" * (MAX_DEPTH + 1) + "0" + "]" * (MAX_DEPTH + 1),
+        '{"a":' * MAX_DEPTH + "{}" + "}" * MAX_DEPTH,
+        '{"a":' * MAX_DEPTH + '{"b":1}' + "}" * MAX_DEPTH,
+        "[" * 100_000 + "]" * 100_000,
+        '{"a":1.5,"a":2}',
+        '{"a":2,"a":1.5}',
+        '{"\\u00e9":1,"a":1,"a":2}',
+        '{"a":1,"a":2,"b":NaN}',
+        '[NaN, {"a":1,"a":2}]',
+        '{"a":[1,2.5],"b":{"c":9007199254740992}}',
+        "\ufeff{}",
+        "",
+        '"\ud800"',
+    ],
+    ids=[
+        "depth-16", "empty-at-depth-16", "depth-17", "objects-depth-16", "objects-depth-17",
+        "recursion-bomb", "float-then-duplicate", "duplicate-then-float", "bad-key-then-duplicate",
+        "duplicate-then-nan", "nan-then-duplicate", "float-and-big-int", "bom", "empty",
+        "raw-surrogate",
+    ],
+)  # fmt: skip
+def test_parse_edges_answer_as_the_strict_parser(text: str) -> None:
+    _same_as_strict(text)
+
+
+def test_ordinary_input_is_parsed_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cases above would pass if parse() always used the strict parser; it must not."""
+
+    def strictly(_text: str) -> None:
+        raise AssertionError("parsed strictly")
+
+    monkeypatch.setattr(canonical, "_parse_strictly", strictly)
+    data = b'{"envelope":{"statement":{"v":1,"n":7,"body":{"mass_g":1200,"tags":["T-1"]}},'
+    data += b'"sig":"AAAA"},"disclosures":[["c2FsdA==","price",{"usd":1,"note":"\xc3\xa9"}]]}'
+    assert canonical.parse(data)["envelope"]["statement"]["n"] == 7
+    assert canonical.parse(data.decode("utf-8"))["disclosures"][0][2]["note"] == "\u00e9"
+
+
+def test_new_keys_are_checked_once_the_known_ones_are_many(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(canonical, "_KEYS_SEEN", set())
+    monkeypatch.setattr(canonical, "_MAX_KEYS_SEEN", 2)
+    assert canonical.parse(b'{"a":{"b":{"c":{"d":1}}}}') == {"a": {"b": {"c": {"d": 1}}}}
+    assert len(canonical._KEYS_SEEN) == 2
+    for bad in (b'{"a":{"\\u00e9":1}}', b'{"x\\n":1}', b'{"' + b"k" * 65 + b'":1}'):
+        with pytest.raises(ValidationError, match="printable ASCII"):
+            canonical.parse(bad)
 
 
 # -- base64 and hex --------------------------------------------------------------------------

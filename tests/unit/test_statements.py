@@ -176,6 +176,50 @@ def test_envelope_from_json_rejects(
     assert info.value.details.get("field") == field
 
 
+@pytest.mark.parametrize(
+    ("mutate", "field", "match"),
+    [
+        (lambda e: e.pop("sig"), "envelope", "exactly the fields"),
+        (lambda e: e.update(sig=_non_canonical(e["sig"])), "sig", "canonical base64"),
+        (lambda e: e["statement"].update(n=0), "statement.n", "positive integer"),
+        (lambda e: e["statement"].update(extra=0), "statement.extra", "unknown field"),
+        (lambda e: e["statement"].pop("sd"), "statement.sd", "missing sd"),
+        (lambda e: e["statement"]["body"].update(blob="x" * MAX_STATEMENT_BYTES), "statement",
+         "the limit is"),
+    ],
+    ids=["no-sig", "sig-padding", "bad-statement", "extra-field", "missing-field", "too-large"],
+)  # fmt: skip
+def test_a_parsed_envelope_is_refused_alike(
+    envelope: Envelope, mutate: Any, field: str, match: str
+) -> None:
+    """What canonical.parse returned is not walked again; every other check still applies."""
+    obj = copy.deepcopy(envelope.to_json())
+    mutate(obj)
+    for parsed in (False, True):
+        with pytest.raises(ValidationError, match=match) as info:
+            Envelope.from_json(canonical.parse(canonical.dumps_fast(obj)), parsed=parsed)
+        assert info.value.details.get("field") == field
+
+
+def test_a_parsed_envelope_is_the_same_envelope(
+    envelope: Envelope, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    obj = envelope.to_json()
+    reordered = {"sig": obj["sig"], "statement": dict(reversed(list(obj["statement"].items())))}
+    text = canonical.dumps_fast(reordered).replace(b",", b", ")
+    value = canonical.parse(text)
+    assert Envelope.from_json(value, parsed=True) == Envelope.from_json(value) == envelope
+    assert Envelope.from_bytes(text) == envelope
+
+    def walked(_value: Any, *_args: Any) -> None:
+        raise AssertionError("walked again")
+
+    monkeypatch.setattr(canonical, "check_value", walked)
+    assert Envelope.from_json(value, parsed=True) == envelope  # not walked again
+    with pytest.raises(AssertionError, match="walked again"):
+        Envelope.from_json(value)  # anything else is
+
+
 def test_envelope_not_an_object() -> None:
     with pytest.raises(ValidationError, match="exactly the fields") as info:
         Envelope.from_json([1, 2])
