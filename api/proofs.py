@@ -16,7 +16,6 @@ from __future__ import annotations
 import re
 import threading
 import weakref
-from concurrent.futures import Future
 from dataclasses import dataclass
 
 from ledger import canonical, merkle
@@ -158,7 +157,37 @@ def consistency(ledger: Ledger, old: int, new: int) -> ConsistencyProof:
 # -- reading proofs together ------------------------------------------------------------------
 MAX_PROOF_ROUND = 200  # proofs per read of a ProofGroup
 
-_Waiting = tuple[int, "Future[list[bytes]]"]  # (seq, where its audit path goes)
+
+class _Wanted:
+    """One caller's proof: what it asked for, then its answer, or its turn to read."""
+
+    __slots__ = ("_latch", "done", "error", "lead", "path", "seq", "size")
+
+    def __init__(self, seq: int, size: int) -> None:
+        self.seq, self.size = seq, size
+        self.path: list[bytes] | None = None
+        self.error: BaseException | None = None
+        self.done = self.lead = False
+        self._latch = threading.Lock()  # held until the caller may go on: a one-shot latch
+        self._latch.acquire()
+
+    def wait(self) -> None:
+        self._latch.acquire()
+
+    def answer(self, path: list[bytes] | None = None, error: BaseException | None = None) -> None:
+        self.path, self.error, self.done = path, error, True
+        self._latch.release()
+
+    def call(self) -> None:
+        """Wake this caller to read the next round itself."""
+        self.lead = True
+        self._latch.release()
+
+    def result(self) -> list[bytes]:
+        if self.error is not None:
+            raise self.error
+        assert self.path is not None
+        return self.path
 
 
 class ProofGroup:
@@ -168,67 +197,67 @@ class ProofGroup:
     (on PostgreSQL a ping and two queries: three round trips). Here, as in the Ledger's group
     commit, a caller that finds nobody reading becomes the leader: it reads every proof queued so
     far with one :meth:`Ledger.inclusion_proofs` per tree size, hands each caller its own, and
-    steps down once its own is done; a caller still waiting then leads the next read. When a
-    read of several proofs fails, each is read again alone, so that each caller gets its own
+    steps down once its own is done, waking the first caller still waiting to lead the next
+    read. Each caller waits on its own latch, so an answer wakes only the caller it is for. When
+    a read of several proofs fails, each is read again alone, so that each caller gets its own
     answer or its own error.
     """
 
     def __init__(self, ledger: Ledger) -> None:
         self._ledger = ledger
-        self._cond = threading.Condition()
-        self._queue: list[tuple[int, int, Future[list[bytes]]]] = []
+        self._lock = threading.Lock()
+        self._queue: list[_Wanted] = []
         self._leading = False
 
     def path(self, seq: int, size: int) -> list[bytes]:
         """The audit path of entry ``seq`` in the tree of ``size`` entries."""
-        future: Future[list[bytes]] = Future()
-        with self._cond:
-            self._queue.append((seq, size, future))
-            while self._leading and not future.done():
-                self._cond.wait()
-            lead = not future.done()
-            self._leading = self._leading or lead
-        if lead:
-            try:
-                while not future.done():
-                    with self._cond:
-                        round_ = self._queue[:MAX_PROOF_ROUND]
-                        del self._queue[:MAX_PROOF_ROUND]
-                    self._read(round_)
-            finally:
-                with self._cond:
+        wanted = _Wanted(seq, size)
+        with self._lock:
+            self._queue.append(wanted)
+            lead, self._leading = not self._leading, True
+        if not lead:
+            wanted.wait()  # for its answer, or its turn to read
+            if not wanted.lead:
+                return wanted.result()
+        try:
+            while not wanted.done:
+                with self._lock:
+                    round_ = self._queue[:MAX_PROOF_ROUND]
+                    del self._queue[:MAX_PROOF_ROUND]
+                self._read(round_)
+        finally:
+            with self._lock:
+                if self._queue:
+                    self._queue[0].call()  # still leading: the next read is theirs
+                else:
                     self._leading = False
-                    self._cond.notify_all()
-        return future.result()
+        return wanted.result()
 
-    def _read(self, round_: list[tuple[int, int, Future[list[bytes]]]]) -> None:
-        by_size: dict[int, list[_Waiting]] = {}
-        for seq, size, future in round_:
-            by_size.setdefault(size, []).append((seq, future))
+    def _read(self, round_: list[_Wanted]) -> None:
+        by_size: dict[int, list[_Wanted]] = {}
+        for wanted in round_:
+            by_size.setdefault(wanted.size, []).append(wanted)
         try:
             for size, waiting in by_size.items():
                 self._answer(size, waiting)
         except BaseException as exc:  # interrupted: nobody may be left waiting
-            for _, _, future in round_:
-                if not future.done():
-                    future.set_exception(exc)
+            for wanted in round_:
+                if not wanted.done:
+                    wanted.answer(error=exc)
             raise
-        finally:
-            with self._cond:
-                self._cond.notify_all()
 
-    def _answer(self, size: int, waiting: list[_Waiting]) -> None:
+    def _answer(self, size: int, waiting: list[_Wanted]) -> None:
         try:
-            paths = self._ledger.inclusion_proofs([seq for seq, _ in waiting], size)
+            paths = self._ledger.inclusion_proofs([wanted.seq for wanted in waiting], size)
         except Exception as exc:
             if len(waiting) == 1:
-                waiting[0][1].set_exception(exc)
+                waiting[0].answer(error=exc)
                 return
             for one in waiting:
                 self._answer(size, [one])
             return
-        for (_, future), path in zip(waiting, paths, strict=True):
-            future.set_result(path)
+        for wanted, path in zip(waiting, paths, strict=True):
+            wanted.answer(path)
 
 
 _groups: weakref.WeakKeyDictionary[Ledger, ProofGroup] = weakref.WeakKeyDictionary()

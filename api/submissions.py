@@ -9,7 +9,6 @@ that covers it: a proof, not a promise.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,14 +20,6 @@ from ledger.custody.log import ACCEPTED, REJECTED, Ledger, Result
 from ledger.disclosures import Disclosure
 from ledger.errors import ConfigError, LedgerError, TooLargeError
 from ledger.statements import MAX_DISCLOSURES, Envelope, Submission
-
-# Callers asking for an inclusion proof at once in a process. The callers of one group commit
-# wake together and each wants a proof. Each once read its own on its own connection, and more at
-# once than the engine's pool keeps (5) opened and closed an overflow connection apiece (on
-# PostgreSQL a new server process). Their proofs are now read together (api.proofs.ProofGroup,
-# one connection per read), so this bound only caps the waiting threads, and a read's size.
-PROOF_SLOTS = 4
-_proof_slots = threading.BoundedSemaphore(PROOF_SLOTS)
 
 
 @dataclass(frozen=True)
@@ -108,16 +99,9 @@ def submit(ledger: Ledger, item: Mapping[str, Any], *, converting: bool = False)
         statement.actor,
         statement.key,
         statement.n,
-        _inclusion(ledger, result.seq, result.leaf_hash, checkpoint),
+        proofs.inclusion_in(ledger, result.seq, result.leaf_hash, checkpoint),
         checkpoint,
     )
-
-
-def _inclusion(
-    ledger: Ledger, seq: int, leaf_hash: bytes, checkpoint: proofs.SignedCheckpoint
-) -> proofs.InclusionProof:
-    with _proof_slots:
-        return proofs.inclusion_in(ledger, seq, leaf_hash, checkpoint)
 
 
 def submit_batch(ledger: Ledger, items: Sequence[Mapping[str, Any]]) -> BatchReceipt:

@@ -7,34 +7,49 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import pytest
 from api_helpers import bearer, payload
 from factories import World
 from flask import Flask
 
-from api import proofs, submissions
+from api import proofs
 from ledger import merkle
 
 
-def test_proofs_are_computed_a_few_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
-    """However many callers wake at once, at most PROOF_SLOTS proofs (connections) at a time."""
-    running, most = [0], [0]
-    lock = threading.Lock()
+class _OneReader:
+    """A Ledger stand-in whose proof reads are slow, counting how many run at once."""
 
-    def slow_proof(*_args: Any) -> str:
-        with lock:
-            running[0] += 1
-            most[0] = max(most[0], running[0])
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.running = self.most = 0
+        self.reads: list[list[int]] = []
+
+    def inclusion_proofs(self, seqs: list[int], size: int) -> list[list[bytes]]:
+        with self.lock:
+            self.running += 1
+            self.most = max(self.most, self.running)
+            self.reads.append(list(seqs))
         time.sleep(0.02)
-        with lock:
-            running[0] -= 1
-        return "proof"
+        with self.lock:
+            self.running -= 1
+        return [[seq.to_bytes(32, "big")] for seq in seqs]
 
-    monkeypatch.setattr(proofs, "inclusion_in", slow_proof)
+
+def test_proofs_wanted_at_once_are_read_by_one_reader() -> None:
+    """However many callers wake at once, their proofs are read on one connection at a time,
+    each read answering every caller waiting for it."""
+    ledger = _OneReader()
+    checkpoint = proofs.SignedCheckpoint("o", 100, bytes(32), "note")
     with ThreadPoolExecutor(16) as pool:
-        done = list(pool.map(lambda _: submissions._inclusion(None, 0, b"", None), range(32)))  # type: ignore[arg-type]
-    assert done == ["proof"] * 32
-    assert most[0] == submissions.PROOF_SLOTS
+        found = list(
+            pool.map(
+                lambda seq: proofs.inclusion_in(ledger, seq, b"", checkpoint),  # type: ignore[arg-type]
+                range(32),
+            )
+        )
+    assert [proof.proof for proof in found] == [[seq.to_bytes(32, "big")] for seq in range(32)]
+    assert ledger.most == 1
+    assert sorted(seq for read in ledger.reads for seq in read) == list(range(32))
+    assert len(ledger.reads) < 32
 
 
 def test_concurrent_submissions_each_get_a_proof_that_verifies(app: Flask, seeded: World) -> None:
