@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import wraps
 from http import HTTPStatus
 from typing import Any, ClassVar
 
@@ -58,12 +59,23 @@ class Blueprint(flask_smorest.Blueprint):
     ARGUMENTS_PARSER = StrictParser()
 
     def errors(self, *statuses: int) -> Callable[[Any], Any]:
-        """Document the error statuses a route can answer (all in the one error shape)."""
+        """Document the error statuses a route can answer (all in the one error shape).
+
+        Each status is documented as by :meth:`alt_response`, whose wrapper only passes the
+        call on; the route gets one such layer for all of them rather than one per status.
+        """
 
         def decorate(func: Any) -> Any:
+            documented = func
             for status in statuses:
-                func = self.alt_response(status, response=HTTPStatus(status).name)(func)
-            return func
+                documented = self.alt_response(status, response=HTTPStatus(status).name)(documented)
+
+            @wraps(func)
+            def wrapper(*args: Any, **kwargs: Any) -> Any:
+                return func(*args, **kwargs)
+
+            wrapper._apidoc = documented._apidoc  # type: ignore[attr-defined]
+            return wrapper
 
         return decorate
 

@@ -84,3 +84,20 @@ def test_the_docs_page_needs_no_internet(client: FlaskClient) -> None:
     assert '"validatorUrl": null' in html
     assert client.get("/docs/assets/index.html").status_code == 404
     assert client.get("/docs/assets/..%2F__init__.py").status_code == 404
+
+
+@SQLITE_ONLY
+def test_the_error_statuses_of_a_route_are_documented_with_one_layer(
+    app: Flask, client: FlaskClient
+) -> None:
+    """blp.errors documents each status as flask-smorest's alt_response does, and adds one
+    call layer to the route for all of them."""
+    doc = client.get("/openapi.json").get_json()
+    submit = doc["paths"]["/v1/statements"]["post"]["responses"]
+    assert {"400", "401", "403", "404", "409", "413", "415", "422", "503"} <= set(submit)
+    assert submit["422"] == {"$ref": "#/components/responses/UNPROCESSABLE_ENTITY"}
+    layers, view = 0, app.view_functions["statements.submit"]
+    while hasattr(view, "__wrapped__"):
+        layers, view = layers + 1, view.__wrapped__
+    assert view.__qualname__ == "submit"
+    assert layers == 7  # auth, doc, webargs, arguments, response, the 200, the errors (was 15)
