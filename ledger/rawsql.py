@@ -21,6 +21,8 @@ from typing import Any
 
 from sqlalchemy import JSON, Connection, Table
 
+from ledger.errors import IntegrityError
+
 
 class Raw:
     """Plain SQL on the DBAPI connection beneath ``conn``, inside its transaction."""
@@ -46,9 +48,17 @@ class Raw:
     def run(self, text: str, params: Sequence[Any] = ()) -> None:
         self._cursor.execute(self._sql(text), params)
 
-    def many(self, text: str, rows: Sequence[Sequence[Any]]) -> None:
-        if rows:
-            self._cursor.executemany(self._sql(text), rows)
+    def many(self, text: str, rows: Sequence[Sequence[Any]], expect: int | None = None) -> None:
+        """Run ``text`` once per row; with ``expect``, the rows it must change in all."""
+        if not rows:
+            return
+        self._cursor.executemany(self._sql(text), rows)
+        if expect is not None and self._cursor.rowcount != expect:
+            raise IntegrityError(
+                f"{text.split(' WHERE ')[0]} changed {self._cursor.rowcount} rows, not {expect}: "
+                "the derived state held in memory differs from the database's; nothing was "
+                "written. Run `ledger audit`."
+            )
 
 
 @cache
@@ -102,12 +112,24 @@ def upsert(table: Table) -> str:
     return f"{insert(table)} ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {sets}"
 
 
-def to_params(table: Table, row: dict[str, Any]) -> tuple[Any, ...]:
-    """Row values in column order; JSON columns encoded as text."""
+@cache
+def update(table: Table, names: tuple[str, ...]) -> str:
+    """Set the columns ``names`` of the row with the given primary key (values in that order,
+    then the key's)."""
+    sets = ", ".join(f"{name} = ?" for name in names)
+    keys = " AND ".join(f"{c.name} = ?" for c in table.primary_key.columns)
+    return f"UPDATE {table.name} SET {sets} WHERE {keys}"  # noqa: S608
+
+
+def to_params(
+    table: Table, row: dict[str, Any], names: Sequence[str] | None = None
+) -> tuple[Any, ...]:
+    """Row values in column order (or in the order of ``names``); JSON columns as text."""
     encoded = json_columns(table)
+    names = columns(table) if names is None else names
     if not encoded:
-        return tuple([row[name] for name in columns(table)])
-    return tuple([_JSON(row[name]) if name in encoded else row[name] for name in columns(table)])
+        return tuple([row[name] for name in names])
+    return tuple([_JSON(row[name]) if name in encoded else row[name] for name in names])
 
 
 _JSON = json.JSONEncoder(separators=(",", ":")).encode

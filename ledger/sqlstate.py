@@ -50,6 +50,11 @@ class _Kind:
     def key_values(self, key: str) -> tuple[str, ...]:
         return tuple(key.split("\x00")) if len(self.table.primary_key.columns) > 1 else (key,)
 
+    def changed(self, key: str, old: Any, new: Any) -> dict[str, Any]:
+        """The columns whose values differ between two versions of a stored row."""
+        old_row, new_row = self.to_row(key, old), self.to_row(key, new)
+        return {name: value for name, value in new_row.items() if old_row[name] != value}
+
 
 def _dataclass_row(value: Any, **renames: str) -> dict[str, Any]:
     """A shallow row of a flat domain object (``asdict`` deep-copies: 20x slower here)."""
@@ -227,16 +232,29 @@ class SqlBacking:
         return [(row[0], row[1]) for row in self.raw.all(text, params)]
 
     def flush(self, changes: Changes) -> None:
+        """Write the changes: new rows and rows of unknown state are upserted whole; a row whose
+        stored version the overlay knows is updated in the columns that changed only (an
+        unchanged column costs nothing, and its indexes are not rewritten)."""
         for kind in FLUSH_ORDER:
             table_changes = changes.rows.get(kind)
             if not table_changes:
                 continue
             spec = KINDS[kind]
-            rows = [
-                rawsql.to_params(spec.table, spec.to_row(key, value))
-                for key, (value, _new) in table_changes.items()
-            ]
-            self.raw.many(rawsql.upsert(spec.table), rows)
+            whole: list[tuple[Any, ...]] = []
+            updates: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+            for key, (value, _new) in table_changes.items():
+                old = changes.before.get((kind, key))
+                if old is None:
+                    whole.append(rawsql.to_params(spec.table, spec.to_row(key, value)))
+                    continue
+                changed = spec.changed(key, old, value)
+                if changed:
+                    names = tuple(changed)
+                    params = rawsql.to_params(spec.table, changed, names)
+                    updates.setdefault(names, []).append((*params, *spec.key_values(key)))
+            self.raw.many(rawsql.upsert(spec.table), whole)
+            for names, rows in updates.items():
+                self.raw.many(rawsql.update(spec.table, names), rows, expect=len(rows))
         for kind, values in changes.appended.items():
             tbl, to_row = APPENDED[kind]
             self.raw.many(rawsql.insert(tbl), [rawsql.to_params(tbl, to_row(v)) for v in values])

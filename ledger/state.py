@@ -161,10 +161,16 @@ class Backing(Protocol):
 
 @dataclass
 class Changes:
-    """Writes accumulated by an overlay: rows by kind, each ``(value, is_new)``; appended rows."""
+    """Writes accumulated by an overlay: rows by kind, each ``(value, is_new)``; appended rows.
+
+    ``before`` holds, for rows the overlay knows the stored value of, that value (None: known to
+    be absent), so that a store can write only what changed; a row missing from it may or may
+    not exist in the store.
+    """
 
     rows: dict[str, dict[str, tuple[Any, bool]]] = field(default_factory=dict)
     appended: dict[str, list[Any]] = field(default_factory=dict)
+    before: dict[tuple[str, str], Any] = field(default_factory=dict)
 
     def put(self, kind: str, key: str, value: Any, new: bool) -> None:
         table = self.rows.setdefault(kind, {})
@@ -224,10 +230,12 @@ class _MemoryBacking:
 class OverlayState:
     """A :class:`State` that stages each statement's writes so they can be kept or dropped.
 
-    Reads look in the current statement's staging area, then the accepted changes, then a
-    read-through cache, then the backing store. :meth:`keep` accepts the staged writes,
-    :meth:`drop` discards them (a rejected statement leaves no trace), and :meth:`flush` sends
-    all accepted changes to the backing store in one go (``executemany`` for SQL).
+    Writes go straight into one table of the rows written since the last flush, each write
+    noting the entry it replaced; :meth:`keep` accepts the current statement's writes (forgets
+    the notes) and :meth:`drop` undoes them from the notes (a rejected statement leaves no
+    trace). Reads look in the written rows, then a read-through cache, then the backing store.
+    :meth:`flush` sends every accepted change to the backing store in one go (``executemany``
+    for SQL).
     """
 
     def __init__(
@@ -237,8 +245,11 @@ class OverlayState:
         # ``cache`` may carry rows over from an earlier transaction, when the caller knows the
         # backing store has not changed since (see ``Ledger``'s warm cache); rows are immutable.
         self._cache: dict[tuple[str, str], Any] = {} if cache is None else cache
-        self.accepted = Changes()
-        self._staged = Changes()
+        # (kind, key) -> (value, new): every row written since the last flush, kept or staged
+        self._rows: dict[tuple[str, str], tuple[Any, bool]] = {}
+        self._undo: list[tuple[tuple[str, str], tuple[Any, bool] | None]] = []  # staged writes
+        self._appended: dict[str, list[Any]] = {}  # appended rows accepted since the last flush
+        self._staged_appends: list[tuple[str, Any]] = []
         # A lower bound on the date of the earliest dispatch still pending in transit, or
         # _NO_TRANSIT when none is; _UNKNOWN until first needed. Staged and kept like rows, so
         # that a dropped statement cannot leave it too high (see :meth:`overdue_transits`), and
@@ -248,23 +259,46 @@ class OverlayState:
 
     # -- statement boundaries -------------------------------------------------------------
     def keep(self) -> None:
-        self.accepted.merge(self._staged)
-        self._staged = Changes()
+        if self._undo:
+            self._undo = []
+        if self._staged_appends:
+            appended = self._appended
+            for kind, value in self._staged_appends:
+                appended.setdefault(kind, []).append(value)
+            self._staged_appends = []
         self._kept_transit_floor = self._transit_floor
 
     def drop(self) -> None:
-        self._staged = Changes()
+        rows = self._rows
+        for key, previous in reversed(self._undo):
+            if previous is None:
+                del rows[key]
+            else:
+                rows[key] = previous
+        self._undo = []
+        self._staged_appends = []
         self._transit_floor = self._kept_transit_floor
+
+    @property
+    def accepted(self) -> Changes:
+        """The accepted changes not flushed yet, by kind (call between statements)."""
+        changes = Changes(appended=self._appended)
+        for (kind, key), entry in self._rows.items():
+            changes.rows.setdefault(kind, {})[key] = entry
+        return changes
 
     def flush(self) -> None:
         self.keep()
-        self._backing.flush(self.accepted)
-        for kind, table in self.accepted.rows.items():
-            for key, (value, _new) in table.items():
-                self._cache[(kind, key)] = value
+        changes = self.accepted
+        cache = self._cache
+        changes.before = {key: cache[key] for key in self._rows if key in cache}
+        self._backing.flush(changes)
+        for key, (value, _new) in self._rows.items():
+            cache[key] = value
         if self._kept_transit_floor != _UNKNOWN:
-            self._cache[_FLOOR] = self._kept_transit_floor
-        self.accepted = Changes()
+            cache[_FLOOR] = self._kept_transit_floor
+        self._rows = {}
+        self._appended = {}
 
     def prefetch(self, wanted: Iterable[tuple[str, str]]) -> None:
         """Read the rows of many ``(kind, key)`` pairs into the cache in a few queries.
@@ -294,27 +328,38 @@ class OverlayState:
 
     # -- generic access ---------------------------------------------------------------------
     def _get(self, kind: str, key: str) -> Any:
-        table = self._staged.rows.get(kind)
-        if table is not None and key in table:
-            return table[key][0]
-        table = self.accepted.rows.get(kind)
-        if table is not None and key in table:
-            return table[key][0]
         cache_key = (kind, key)
-        if cache_key in self._cache:
-            return self._cache[cache_key]
+        written = self._rows.get(cache_key)
+        if written is not None:
+            return written[0]
+        cache = self._cache
+        if cache_key in cache:
+            return cache[cache_key]
         value = self._backing.load(kind, key)
-        self._cache[cache_key] = value
+        cache[cache_key] = value
         return value
 
     def _put(self, kind: str, key: str, value: Any, new: bool) -> None:
-        self._staged.put(kind, key, value, new)
+        cache_key = (kind, key)
+        previous = self._rows.get(cache_key)
+        self._undo.append((cache_key, previous))
+        self._rows[cache_key] = (value, new or (previous is not None and previous[1]))
+
+    def _append(self, kind: str, value: Any) -> None:
+        self._staged_appends.append((kind, value))
+
+    def _appended_of(self, kind: str, *, staged: bool) -> list[Any]:
+        """Accepted (and with ``staged``, staged) appended rows of ``kind`` not yet flushed."""
+        found = list(self._appended.get(kind, ()))
+        if staged:
+            found += [value for k, value in self._staged_appends if k == kind]
+        return found
 
     def appended(self, kind: str) -> list[Any]:
         """Rows of an append-only kind (flags, edges) accepted so far, and for an in-memory
         state also those already flushed (a database keeps its own)."""
         kept = self._backing.appended if isinstance(self._backing, _MemoryBacking) else {}
-        return [*kept.get(kind, []), *self.accepted.appended.get(kind, [])]
+        return [*kept.get(kind, []), *self._appended.get(kind, [])]
 
     # -- the State protocol -----------------------------------------------------------------
     def origin(self) -> str | None:
@@ -341,7 +386,7 @@ class OverlayState:
 
     def add_link(self, seq: int, subject: str, after_entry: int) -> None:
         """Entry ``seq`` was made after entry ``after_entry``, the head of ``subject``."""
-        self._staged.append("link", (seq, subject, after_entry))
+        self._append("link", (seq, subject, after_entry))
 
     def actor(self, actor_id: str) -> Actor | None:
         return self._get("actor", actor_id)  # type: ignore[no-any-return]
@@ -394,14 +439,14 @@ class OverlayState:
         self._put("attestation", attestation.id, attestation, new)
 
     def add_flag(self, flag: Flag) -> None:
-        self._staged.append("flag", flag)
+        self._append("flag", flag)
 
     def add_edge(self, child: str, parent: str, seq: int) -> None:
-        self._staged.append("edge", (child, parent, seq))
+        self._append("edge", (child, parent, seq))
 
     def add_site_lot(self, site_id: str, lot_id: str, seq: int) -> None:
         """``lot_id`` was registered at ``site_id`` (what an incident on the site taints)."""
-        self._staged.append("site_lot", (site_id, lot_id, seq))
+        self._append("site_lot", (site_id, lot_id, seq))
 
     def site_lots(self, site_id: str) -> tuple[str, ...]:
         """The lots registered at ``site_id``: stored, accepted and staged. Not cached (read
@@ -412,10 +457,11 @@ class OverlayState:
         else:
             reader = getattr(self._backing, "site_lots", None)
             lots = set() if reader is None else set(reader(site_id))
-        for changes in (self.accepted, self._staged):
-            lots.update(
-                lot for site, lot, _seq in changes.appended.get("site_lot", ()) if site == site_id
-            )
+        lots.update(
+            lot
+            for site, lot, _seq in self._appended_of("site_lot", staged=True)
+            if site == site_id
+        )
         return tuple(sorted(lots))
 
     def site_status(self, site_id: str) -> SiteStatus | None:
@@ -425,7 +471,7 @@ class OverlayState:
         self._put("site_status", status.site, status, new)
 
     def add_site_status_change(self, change: SiteStatusChange) -> None:
-        self._staged.append("site_status_change", change)
+        self._append("site_status_change", change)
 
     def incident(self, incident_id: str) -> Incident | None:
         return self._get("incident", incident_id)  # type: ignore[no-any-return]
@@ -483,9 +529,8 @@ class OverlayState:
 
     def _transit_changes(self) -> dict[str, tuple[str, bool]]:
         """The transit rows this overlay has written (staged over accepted)."""
-        changed = {k: v for k, (v, _new) in self.accepted.rows.get("transit", {}).items()}
-        changed.update((k, v) for k, (v, _new) in self._staged.rows.get("transit", {}).items())
-        return changed
+        rows = self._rows.items()
+        return {key: value for (kind, key), (value, _new) in rows if kind == "transit"}
 
     def _pending_before(self, cutoff: str) -> list[tuple[str, str]]:
         changed = self._transit_changes()
@@ -527,10 +572,9 @@ class OverlayState:
         about a lot opening or resolved).
         """
         children = set(self._backing_children(lot_id))
-        for changes in (self.accepted, self._staged):
-            children.update(
-                c for c, parent, _seq in changes.appended.get("edge", ()) if parent == lot_id
-            )
+        children.update(
+            c for c, parent, _seq in self._appended_of("edge", staged=True) if parent == lot_id
+        )
         return tuple(sorted(children))
 
     def _backing_children(self, lot_id: str) -> list[str]:

@@ -109,3 +109,61 @@ def test_a_ledger_without_an_operator_key_hands_out_no_checkpoint(world: World, 
     world.submit = submitter(unsigned)
     world.run(world.register_lot("no-cp"))
     assert unsigned.last_checkpoint is None
+
+
+# -- derived rows the overlay knows are written in the columns that changed only -----------------
+def test_a_known_row_is_updated_in_its_changed_columns_only(world: World, ledger: Ledger) -> None:
+    """A dispatch changes the lot's status and addressee, never its mineral: an UPDATE of the
+    changed columns leaves a value planted in an unchanged column as it is (an upsert of the
+    whole row would overwrite it), and the audit then sees the plant."""
+    from sqlalchemy import text
+
+    world.run(world.register_lot("lot-u"))
+    with ledger.engine.begin() as conn:  # behind the overlay's back: the warm row still says tin
+        conn.execute(text("UPDATE lots SET mineral = 'gold' WHERE id = 'lot-u'"))
+    world.run(world.dispatch("lot-u", by="coop-a", to="trader-a"))
+    with ledger.engine.connect() as conn:
+        row = conn.execute(text("SELECT mineral, status FROM lots WHERE id = 'lot-u'")).one()
+    assert tuple(row) == ("gold", "in_transit")
+    report = audit(ledger.engine, workers=1)
+    assert not report.clean and "lots" in str(report.divergence)
+
+
+def test_the_changed_columns_of_a_row() -> None:
+    from ledger.custody.types import Lot
+    from ledger.rulebook import evolve
+    from ledger.sqlstate import KINDS
+
+    lot = Lot("l", "tin", "ore", 10, 10, 5, "coop-a", "held", ("t1",), ("site-a",), 1, 1, None,
+              None)  # fmt: skip
+    moved = evolve(lot, status="in_transit", addressee="trader-a", updated_seq=2)
+    assert KINDS["lot"].changed("l", lot, moved) == {
+        "status": "in_transit", "addressee": "trader-a", "updated_seq": 2,
+    }  # fmt: skip
+    assert KINDS["lot"].changed("l", lot, lot) == {}
+    assert KINDS["head"].changed("lot:l", (b"\x01", 1), (b"\x02", 2)) == {
+        "leaf_hash": b"\x02", "seq": 2,
+    }  # fmt: skip
+
+
+def test_an_update_that_finds_no_row_fails_and_writes_nothing(ledger: Ledger) -> None:
+    """The guard against a stale overlay: an UPDATE must change exactly the rows it names."""
+    from sqlalchemy import text
+
+    from ledger.errors import IntegrityError
+    from ledger.sqlstate import SqlBacking
+    from ledger.state import Changes
+
+    changes = Changes()
+    changes.rows["head"] = {"lot:ghost": ((b"\x02" * 32, 9), False)}
+    changes.before[("head", "lot:ghost")] = (b"\x01" * 32, 8)  # believed stored; it is not
+    with (
+        pytest.raises(IntegrityError, match="changed 0 rows, not 1"),
+        ledger.engine.begin() as conn,
+    ):
+        SqlBacking(conn).flush(changes)
+    with ledger.engine.connect() as conn:
+        assert (
+            conn.execute(text("SELECT count(*) FROM heads WHERE subject = 'lot:ghost'")).scalar()
+            == 0
+        )
