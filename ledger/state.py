@@ -458,9 +458,7 @@ class OverlayState:
             reader = getattr(self._backing, "site_lots", None)
             lots = set() if reader is None else set(reader(site_id))
         lots.update(
-            lot
-            for site, lot, _seq in self._appended_of("site_lot", staged=True)
-            if site == site_id
+            lot for site, lot, _seq in self._appended_of("site_lot", staged=True) if site == site_id
         )
         return tuple(sorted(lots))
 
