@@ -83,8 +83,9 @@ class OwnCheckpoints:
     """The checkpoint of the newest commit of this process's Ledger, for its receipts.
 
     Every caller of a group-commit round is answered with the checkpoint of that round, which
-    :attr:`Ledger.last_checkpoint` signs when first asked for. Here callers ask one at a time,
-    so that the callers of a round do not each sign it. And rather than verifying every note
+    :attr:`Ledger.last_checkpoint` signs when first asked for. Here only a caller whose entry the
+    last checkpoint described does not include asks, one at a time, so that the callers of a
+    round do not each sign it. And rather than verifying every note
     (parsing it and one Ed25519 verification apiece), the first is verified against the genesis
     entry's verifier key like any checkpoint the API hands out, which shows that this process's
     operator key is that key; each later note was signed by the same key over a commit of this
@@ -98,7 +99,15 @@ class OwnCheckpoints:
         self._key_checked = False
 
     def covering(self, seq: int) -> SignedCheckpoint | None:
-        """The checkpoint of this process's newest commit if it includes entry ``seq``."""
+        """The checkpoint of this process's newest commit if it includes entry ``seq``.
+
+        Once the first caller of a round has it, the others of that round take it as it is,
+        without waiting for one another or asking the Ledger (any checkpoint that includes
+        their entry is as good an answer, and this is the one of their own commit).
+        """
+        last = self._last
+        if last is not None and last.size > seq:
+            return last
         with self._lock:
             found = self._ledger.last_checkpoint  # signs it, the first time it is asked for
             if found is None or found[0] <= seq:

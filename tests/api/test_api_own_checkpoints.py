@@ -22,6 +22,7 @@ from flask.testing import FlaskClient
 from api import create_app, dispose, proofs, state
 from ledger.checkpoint import verify_checkpoint
 from ledger.crypto import Ed25519Signer
+from ledger.custody.log import Ledger
 
 SQLITE_ONLY = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
@@ -78,6 +79,33 @@ def test_the_callers_of_a_round_share_one_signature(
     assert operator.count == 1
     assert len({id(checkpoint) for checkpoint in found}) == 1
     assert found[0].size == result.seq + 1
+
+
+@SQLITE_ONLY
+def test_the_other_callers_of_a_round_do_not_ask_the_ledger(
+    counted: tuple[Flask, _Counting], seeded: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app, _ = counted
+    asked: list[int] = []
+    last_checkpoint = Ledger.last_checkpoint
+
+    def counting(ledger: Ledger) -> Any:
+        asked.append(1)
+        return last_checkpoint.fget(ledger)  # type: ignore[attr-defined]
+
+    monkeypatch.setattr(Ledger, "last_checkpoint", property(counting))
+    with app.app_context():
+        ledger = state.ledger()
+        first = ledger.append(seeded.register_lot("lot-1"))
+        assert first.seq is not None
+        checkpoints = {proofs.covering(ledger, first.seq).size for _ in range(5)}
+        assert checkpoints == {first.seq + 1}
+        assert len(asked) == 1  # the first caller asked; the others took its answer
+        second = ledger.append(seeded.register_lot("lot-2"))  # the next round
+        assert second.seq is not None
+        assert proofs.covering(ledger, second.seq).size == second.seq + 1
+        assert proofs.covering(ledger, first.seq).size == second.seq + 1  # a newer one is as good
+        assert len(asked) == 2
 
 
 def test_only_the_first_note_of_a_process_is_verified(
