@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import Future
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ledger.statements import Submission
@@ -14,45 +15,71 @@ if TYPE_CHECKING:
 MAX_ROUND = 1000  # statements per transaction (the sequencer's batch limit)
 
 
+@dataclass(eq=False)
+class _Call:
+    """One caller's statement, its answer, and the one event that wakes that caller."""
+
+    submission: Submission
+    verified: bytes | None
+    future: Future[Result] = field(default_factory=Future)
+    wake: threading.Event = field(default_factory=threading.Event)
+    leads: bool = False
+
+
 class GroupCommit:
     """Leader/follower group commit: no background thread.
 
     A caller that finds nobody appending becomes the leader: it appends everything queued (up to
     :data:`MAX_ROUND` at a time, in arrival order) with one ``append_batch`` per round and hands
     each caller its result as soon as its round has committed. Once its own statement is done the
-    leader steps down and returns, and a caller still waiting takes over, so nobody's answer waits
-    for rounds that came after its own. One caller alone simply appends its own statement.
+    leader steps down and returns, handing the lead to the first caller still queued, so nobody's
+    answer waits for rounds that came after its own. One caller alone simply appends its own
+    statement. Each caller sleeps on its own event: a round wakes exactly its own callers, and a
+    hand-over exactly the next leader (a shared condition would wake every waiting thread each
+    time, and they would all fight for the GIL only to sleep again).
     """
 
     def __init__(self, ledger: Ledger) -> None:
         self._ledger = ledger
-        self._cond = threading.Condition()
-        self._queue: list[tuple[Submission, Future[Result]]] = []
+        self._lock = threading.Lock()
+        self._queue: list[_Call] = []
         self._leading = False
 
-    def append(self, submission: Submission) -> Result:
-        future: Future[Result] = Future()
-        with self._cond:
-            self._queue.append((submission, future))
-            while not future.done() and self._leading:
-                self._cond.wait()
-            if future.done():
-                return future.result()
-            self._leading = True
+    def append(self, submission: Submission, verified: bytes | None = None) -> Result:
+        """Append ``submission`` (whose signature ``verified`` with that public key, if given)."""
+        call = _Call(submission, verified)
+        with self._lock:
+            self._queue.append(call)
+            if not self._leading:
+                self._leading = call.leads = True
+        if not call.leads:
+            call.wake.wait()  # answered, or handed the lead
+            if not call.leads:
+                return call.future.result()
         try:
-            self._lead(future)
+            self._lead(call)
         finally:
-            with self._cond:
-                self._leading = False
-                self._cond.notify_all()  # a caller still queued takes over
-        return future.result()
+            self._hand_over()
+        return call.future.result()
 
-    def _lead(self, own: Future[Result]) -> None:
-        while not own.done():
-            with self._cond:
+    def _hand_over(self) -> None:
+        with self._lock:
+            following = self._queue[0] if self._queue else None
+            if following is None:
+                self._leading = False
+            else:
+                following.leads = True
+        if following is not None:
+            following.wake.set()
+
+    def _lead(self, own: _Call) -> None:
+        while not own.future.done():
+            with self._lock:
                 batch, self._queue = self._queue[:MAX_ROUND], self._queue[MAX_ROUND:]
             try:
-                results = self._ledger.append_batch([submission for submission, _ in batch])
+                results = self._ledger.append_batch(
+                    [call.submission for call in batch], [call.verified for call in batch]
+                )
             except Exception as exc:  # a database failure: every caller of the round sees it
                 self._settle(batch, exc=exc)
                 continue
@@ -61,25 +88,21 @@ class GroupCommit:
                 raise
             self._settle(batch, results=results)
 
+    @staticmethod
     def _settle(
-        self,
-        batch: list[tuple[Submission, Future[Result]]],
-        *,
-        results: list[Result] | None = None,
-        exc: Exception | None = None,
+        batch: list[_Call], *, results: list[Result] | None = None, exc: Exception | None = None
     ) -> None:
-        for index, (_, future) in enumerate(batch):
+        for index, call in enumerate(batch):
             if results is not None:
-                future.set_result(results[index])
+                call.future.set_result(results[index])
             else:
                 assert exc is not None
-                future.set_exception(exc)
-        with self._cond:
-            self._cond.notify_all()  # the round's callers return
+                call.future.set_exception(exc)
+            call.wake.set()  # the round's callers return
 
-    def _abandon(self, batch: list[tuple[Submission, Future[Result]]], exc: BaseException) -> None:
-        with self._cond:
+    def _abandon(self, batch: list[_Call], exc: BaseException) -> None:
+        with self._lock:
             waiting, self._queue = batch + self._queue, []
-            self._cond.notify_all()
-        for _, future in waiting:
-            future.set_exception(exc)
+        for call in waiting:
+            call.future.set_exception(exc)
+            call.wake.set()

@@ -160,17 +160,41 @@ class Ledger:
         share one transaction and one fsync (group commit); each call still returns only after
         its own statement is committed, with its own result.
         """
-        result = self._group.append(submission)
+        result = self._group.append(submission, self._verify_ahead(submission))
         if result.error is not None:
             raise result.error
         return result
 
-    def append_batch(self, submissions: Sequence[Submission]) -> list[Result]:
-        """Append up to :data:`MAX_BATCH` statements in order, in one transaction."""
+    def _verify_ahead(self, submission: Submission) -> bytes | None:
+        """The public key the statement's signature verifies with, checked in the caller's own
+        thread before it joins a group commit (OpenSSL releases the GIL, so concurrent callers
+        verify in parallel, and the round's leader does not verify them one after the other);
+        None when the key is not known yet or the signature fails: the transaction decides."""
+        statement = submission.envelope.statement
+        public_key = self._public_keys.get(statement.key)
+        if public_key is None:
+            return None
+        try:
+            submission.envelope.verify(public_key, self.verifier)
+        except LedgerError:
+            return None
+        return public_key
+
+    def append_batch(
+        self,
+        submissions: Sequence[Submission],
+        verified: Sequence[bytes | None] | None = None,
+    ) -> list[Result]:
+        """Append up to :data:`MAX_BATCH` statements in order, in one transaction.
+
+        ``verified`` may give, for each statement, the public key its signature was already
+        verified with (None: not verified); whether that key may sign is still decided here.
+        """
         if len(submissions) > MAX_BATCH:
             raise TooLargeError(f"a batch holds at most {MAX_BATCH} statements; split it.")
+        vouched = {i: key for i, key in enumerate(verified or ()) if key is not None}
         with self.engine.connect() as conn:
-            preverified = self._preverify(conn, submissions)  # reads only, ends with rollback
+            preverified = self._preverify(conn, submissions, vouched)  # reads; ends in rollback
             try:
                 preverified.key(0)  # the first chunk's results before taking the write lock
                 conn.execution_options(**WRITE)  # the next transaction takes the write lock
@@ -199,8 +223,11 @@ class Ledger:
             self._checkpoint_after_commit(batch.size, batch.tree.root())
         return results
 
-    def _preverify(self, conn: Connection, submissions: Sequence[Submission]) -> Preverified:
-        """Start verifying, outside the write lock, every signature whose key is registered."""
+    def _preverify(
+        self, conn: Connection, submissions: Sequence[Submission], vouched: dict[int, bytes]
+    ) -> Preverified:
+        """Start verifying, outside the write lock, every signature whose key is registered
+        (except those ``vouched`` for: verified already)."""
         keys = self._public_keys
         wanted = list({s.envelope.statement.key for s in submissions} - keys.keys())
         if wanted:
@@ -216,9 +243,11 @@ class Ledger:
         jobs = [
             (index, keys[key_id], submission.envelope)
             for index, submission in enumerate(submissions)
-            if (key_id := submission.envelope.statement.key) in keys
+            if (key_id := submission.envelope.statement.key) in keys and index not in vouched
         ]
-        return self._preverifier.start(jobs)
+        preverified = self._preverifier.start(jobs)
+        preverified.vouch(vouched)
+        return preverified
 
     def _open_batch(self, raw: rawsql.Raw) -> _Batch:
         found = raw.one(_LOCK_HEAD_PG if raw.postgres else _READ_HEAD)

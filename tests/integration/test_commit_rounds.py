@@ -29,13 +29,15 @@ def test_the_leader_returns_once_its_own_round_committed(world: World, ledger: L
     second_may_run, queued = threading.Event(), threading.Event()
     original = ledger.append_batch
 
-    def controlled(submissions: Sequence[Submission]) -> list[Result]:
+    def controlled(
+        submissions: Sequence[Submission], verified: Sequence[bytes | None] | None = None
+    ) -> list[Result]:
         rounds.append(len(submissions))
         if len(rounds) == 1:
             assert queued.wait(WAIT), "the second caller never queued"
         else:
             assert second_may_run.wait(WAIT), "the second round was never released"
-        return original(submissions)
+        return original(submissions, verified)
 
     ledger.append_batch = controlled  # type: ignore[method-assign]
     answers: dict[str, str] = {}

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
 
+import pytest
 from factories import World
 
 from ledger import entries
 from ledger.custody.audit import audit
 from ledger.custody.log import ACCEPTED, Ledger, Result
-from ledger.errors import ConflictError
+from ledger.errors import ConflictError, SignatureError
 from ledger.statements import Submission
 
 THREADS, EACH = 8, 25
@@ -28,9 +31,11 @@ def test_concurrent_single_appends_are_grouped_and_all_land(world: World, ledger
     batch_sizes: list[int] = []
     original = ledger.append_batch
 
-    def recording(submissions: Sequence[Submission]) -> list[Result]:
+    def recording(
+        submissions: Sequence[Submission], verified: Sequence[bytes | None] | None = None
+    ) -> list[Result]:
         batch_sizes.append(len(submissions))
-        return original(submissions)
+        return original(submissions, verified)
 
     ledger.append_batch = recording  # type: ignore[method-assign]
     barrier = threading.Barrier(THREADS)
@@ -80,3 +85,26 @@ def test_a_rejection_in_a_group_is_its_callers_alone(world: World, ledger: Ledge
         [ACCEPTED, "stale_after"],
         [ACCEPTED, "stale_counter"],
     )
+
+
+def test_a_caller_verifies_its_own_signature_before_joining_a_round(
+    world: World, ledger: Ledger
+) -> None:
+    """Each caller checks its statement's signature in its own thread (in parallel with the
+    others); the round then verifies only what no caller could (a key not known yet)."""
+    world.run(world.register_lot("lot-known-key"))  # the cooperative's key is known from now
+    started: list[int] = []
+    original = ledger._preverifier.start
+
+    def recording(jobs: Any) -> Any:
+        started.append(len(jobs))
+        return original(jobs)
+
+    ledger._preverifier.start = recording  # type: ignore[method-assign]
+    assert ledger.append(world.register_lot("lot-v1")).status == ACCEPTED
+    forged = world.register_lot("lot-v2")
+    sig = bytes([forged.envelope.sig[0] ^ 1]) + forged.envelope.sig[1:]
+    forged = replace(forged, envelope=replace(forged.envelope, sig=sig))
+    with pytest.raises(SignatureError, match="does not verify"):
+        ledger.append(forged)  # the caller's check failed: the round checks again and refuses
+    assert started == [0, 1]
