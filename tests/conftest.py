@@ -105,14 +105,7 @@ def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield f"sqlite:///{tmp_path / 'empty.db'}"
         return
     require_postgres()
-    name = f"ledger_e_{uuid.uuid4().hex[:12]}"
-    admin = _admin_engine()
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield make_url(POSTGRES_URL).set(database=name).render_as_string(False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    yield from _postgres_database(None)
 
 
 @pytest.fixture
@@ -124,11 +117,13 @@ def pg_engine(postgres_template: str) -> Iterator[Engine]:
         engine.dispose()
 
 
-def _postgres_database(template: str) -> Iterator[str]:
+def _postgres_database(template: str | None) -> Iterator[str]:
+    """A new database, cloned from ``template`` (None: empty), dropped afterwards."""
     name = f"ledger_t_{uuid.uuid4().hex[:12]}"
     admin = _admin_engine()
+    clone = f' TEMPLATE "{template}"' if template else ""
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"{clone}'))
     yield make_url(POSTGRES_URL).set(database=name).render_as_string(False)
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
