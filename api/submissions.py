@@ -91,6 +91,14 @@ def submit(ledger: Ledger, item: Mapping[str, Any], *, converting: bool = False)
     assert result.leaf_hash is not None
     checkpoint = proofs.covering(ledger, result.seq)
     statement = submission.envelope.statement
+    path = _from_round(result, checkpoint)
+    inclusion = (
+        proofs.inclusion_in(ledger, result.seq, result.leaf_hash, checkpoint)
+        if path is None
+        else proofs.InclusionProof(
+            result.seq, checkpoint.size, result.leaf_hash, checkpoint.root, path
+        )
+    )
     return Receipt(
         result.status,
         result.seq,
@@ -99,9 +107,21 @@ def submit(ledger: Ledger, item: Mapping[str, Any], *, converting: bool = False)
         statement.actor,
         statement.key,
         statement.n,
-        proofs.inclusion_in(ledger, result.seq, result.leaf_hash, checkpoint),
+        inclusion,
         checkpoint,
     )
+
+
+def _from_round(result: Result, checkpoint: proofs.SignedCheckpoint) -> list[bytes] | None:
+    """The entry's inclusion proof from its own transaction's tree, when the checkpoint is of
+    that very tree (the usual case: a receipt carries its own round's checkpoint); None when
+    it must be read (a duplicate, or a later commit's checkpoint)."""
+    tree = result.tree
+    if tree is None or result.seq is None:
+        return None
+    if tree.size != checkpoint.size or tree.root != checkpoint.root:
+        return None
+    return tree.inclusion_path(result.seq)
 
 
 def submit_batch(ledger: Ledger, items: Sequence[Mapping[str, Any]]) -> BatchReceipt:
@@ -122,11 +142,15 @@ def submit_batch(ledger: Ledger, items: Sequence[Mapping[str, Any]]) -> BatchRec
     ]
     held = [r.seq for r in outcomes if r.seq is not None]
     checkpoint = proofs.covering(ledger, max(held)) if held else None
-    paths = (
-        dict(zip(held, ledger.inclusion_proofs(held, checkpoint.size), strict=True))
-        if checkpoint
-        else {}
-    )
+    paths: dict[int, list[bytes]] = {}
+    if checkpoint is not None:
+        for outcome in outcomes:
+            path = _from_round(outcome, checkpoint)
+            if path is not None and outcome.seq is not None:
+                paths[outcome.seq] = path
+        unread = [seq for seq in held if seq not in paths]
+        if unread:
+            paths.update(zip(unread, ledger.inclusion_proofs(unread, checkpoint.size), strict=True))
     results = [
         _item_result(index, outcome, parsed[index], checkpoint, paths)
         for index, outcome in enumerate(outcomes)

@@ -97,6 +97,47 @@ class Result:
     seq: int | None = None
     leaf_hash: bytes | None = None
     error: LedgerError | None = None
+    # for an accepted statement: the tree as its transaction left it, which can prove it
+    tree: Round | None = field(default=None, compare=False, repr=False)
+
+
+class Round:
+    """The tree as one append transaction left it: its size and root, and the inclusion proof
+    of any entry the transaction appended, computed from memory when first asked for.
+
+    Every node such a proof needs is either a node of the compact range the transaction started
+    from (a left sibling entirely before the first new entry is a maximal perfect subtree of the
+    old tree) or a leaf or node the transaction made; nothing is read back from the database.
+    """
+
+    def __init__(self, start: int, frontier: tuple[bytes, ...]) -> None:
+        self.start = self.size = start
+        self.root = b""
+        self.leaves: list[bytes] = []  # the transaction's new leaves, filled as it goes
+        self.nodes: list[tuple[int, int, bytes]] = []  # ... and the subtrees they completed
+        self._frontier = frontier
+        self._hashes: dict[merkle.NodeId, bytes] | None = None
+        self._lock = threading.Lock()
+
+    def seal(self, root: bytes) -> None:
+        """The transaction committed: the tree is final."""
+        self.size, self.root = self.start + len(self.leaves), root
+
+    def inclusion_path(self, seq: int) -> list[bytes]:
+        """The inclusion proof of entry ``seq`` (one this transaction appended) in this tree."""
+        if not self.start <= seq < self.size:
+            raise ValueError(f"entry {seq} was not appended by this transaction.")
+        return merkle.inclusion_plan(seq, self.size).assemble(self._known())
+
+    def _known(self) -> dict[merkle.NodeId, bytes]:
+        with self._lock:
+            if self._hashes is None:
+                ids = merkle.compact_range_ids(self.start)
+                known = dict(zip(ids, self._frontier, strict=True))
+                known.update(((0, self.start + i), leaf) for i, leaf in enumerate(self.leaves))
+                known.update(((level, index), value) for level, index, value in self.nodes)
+                self._hashes = known
+            return self._hashes
 
 
 @dataclass
@@ -108,11 +149,15 @@ class _Batch:
     prev_logged: str | None
     tree: merkle.CompactRange
     logged: str
+    round: Round
     entries: list[tuple[object, ...]] = field(default_factory=list)  # log_entries rows
-    nodes: list[tuple[int, int, bytes]] = field(default_factory=list)  # completed subtrees
+    nodes: list[tuple[int, int, bytes]] = field(init=False)  # completed subtrees (the round's)
     sealed: list[tuple[object, ...]] = field(default_factory=list)  # disclosures rows
     identities: dict[tuple[str, int], tuple[int, bytes, bytes]] = field(default_factory=dict)
     evidence: list[tuple[object, ...]] = field(default_factory=list)  # equivocations rows
+
+    def __post_init__(self) -> None:
+        self.nodes = self.round.nodes
 
 
 def utc_now() -> datetime:
@@ -214,13 +259,14 @@ class Ledger:
                     if batch.entries:
                         self._write(raw, state, batch)
                 self._warm.give(batch.size, state.cache)  # committed: the rows are the store's
+                batch.round.seal(batch.tree.root())
             finally:
                 preverified.wait()
             if batch.evidence:
                 with writer_turn(conn), conn.begin():
                     rawsql.Raw(conn).many(rawsql.insert_evidence(), batch.evidence)
         if batch.entries:
-            self._checkpoint_after_commit(batch.size, batch.tree.root())
+            self._checkpoint_after_commit(batch.size, batch.round.root)
         return results
 
     def _preverify(
@@ -260,7 +306,7 @@ class Ledger:
         logged = format_time(self.clock())
         if last_logged is not None and parse_time(logged) < parse_time(last_logged):
             logged = last_logged  # the log's clock never runs backwards
-        return _Batch(size, prev, last_logged, tree, logged)
+        return _Batch(size, prev, last_logged, tree, logged, Round(size, tree.hashes))
 
     def _sequence(
         self,
@@ -297,10 +343,11 @@ class Ledger:
         )  # fmt: skip
         batch.sealed.extend(sealed)
         batch.nodes.extend(batch.tree.append(entry.leaf_hash))
+        batch.round.leaves.append(entry.leaf_hash)
         batch.identities[identity] = (entry.seq, entry.leaf_hash, envelope.statement_bytes)
         batch.prev = entry.leaf_hash
         batch.size += 1
-        return Result(ACCEPTED, entry.seq, entry.leaf_hash)
+        return Result(ACCEPTED, entry.seq, entry.leaf_hash, tree=batch.round)
 
     def _known(
         self,

@@ -8,6 +8,7 @@ import json
 import pytest
 from api_helpers import (
     assert_error,
+    bearer,
     payload,
     post,
     verified_checkpoint,
@@ -187,3 +188,34 @@ def test_a_broken_rule_is_422_with_the_rule_code(world: World, client: FlaskClie
     size = _size(client)
     assert_error(post(client, submission), 422, "mass_mismatch")
     assert _size(client) == size
+
+
+def test_receipts_are_proven_from_their_own_round_without_reading_the_tree(
+    world: World, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An accepted statement's proof comes from its own transaction's tree; only a duplicate
+    (in the log before this request) has its proof read from storage."""
+    from api import state
+
+    with client.application.app_context():
+        ledger = state.ledger()
+    reads: list[list[int]] = []
+    original = ledger.inclusion_proofs
+
+    def counted(seqs: list[int], size: int) -> list[list[bytes]]:
+        reads.append(list(seqs))
+        return original(seqs, size)
+
+    monkeypatch.setattr(ledger, "inclusion_proofs", counted)
+    submission = world.register_lot("lot-own")
+    receipt = post(client, submission).get_json()
+    verify_inclusion(receipt["inclusion"], verified_checkpoint(client, receipt["checkpoint"]))
+    batch = [world.register_lot(f"lot-own-{i}") for i in range(3)]
+    body = {"statements": [payload(s) for s in [*batch, submission]]}
+    headers = bearer(client.application, "coop-a")
+    answer = client.post("/v1/statements/batch", json=body, headers=headers).get_json()
+    checkpoint = verified_checkpoint(client, answer["checkpoint"])
+    for item in answer["results"]:
+        verify_inclusion(item["inclusion"], checkpoint)
+    assert [item["status"] for item in answer["results"]] == ["accepted"] * 3 + ["duplicate"]
+    assert reads == [[receipt["seq"]]]  # the duplicate only

@@ -185,3 +185,25 @@ def test_proofs_served_from_the_node_cache_are_the_same(world: World, ledger: Le
     second = [ledger.inclusion_proof(seq)[1] for seq in range(0, n, 37)]
     assert first == second == [ref.path(seq, data) for seq in range(0, n, 37)]
     assert ledger.consistency_proof(300, n) == ref.proof(300, data)
+
+
+def test_a_transaction_proves_its_own_entries_from_memory(world: World, ledger: Ledger) -> None:
+    """The tree a transaction leaves (its start's compact range, its new leaves and subtrees)
+    proves every entry it appended exactly as the stored tree does, at every alignment."""
+    number = 0
+    for length in (1, 2, 3, 1, 5, 8, 13, 1, 21, 4, 34, 7):
+        batch = [world.register_lot(f"lot-r{number + i}") for i in range(length)]
+        number += length
+        results = ledger.append_batch(batch)
+        for submission, result in zip(batch, results, strict=True):
+            assert result.status == ACCEPTED and result.tree is not None and result.seq is not None
+            world.accept(submission, result.leaf_hash or b"")
+            tree = result.tree
+            assert (tree.size, tree.root) == (ledger.size(), ledger.root_at(tree.size))
+            path = tree.inclusion_path(result.seq)
+            assert path == ledger.inclusion_proof(result.seq, tree.size)[1]
+            merkle.verify_inclusion(result.leaf_hash, result.seq, tree.size, path, tree.root)
+        with pytest.raises(ValueError, match="not appended by this transaction"):
+            results[0].tree.inclusion_path(results[0].seq - 1)  # type: ignore[union-attr, operator]
+    again = ledger.append_batch([batch[0]])[0]
+    assert again.status == DUPLICATE and again.tree is None  # proven from storage instead
