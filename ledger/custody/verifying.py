@@ -29,9 +29,9 @@ from ledger.crypto import Verifier
 from ledger.errors import LedgerError
 from ledger.statements import Envelope, signing_input
 
-CHUNK = 50  # statements per task: each hand-off costs about as much as two verifications
-FIRST_CHUNK = 10
-INLINE_BELOW = 2 * CHUNK  # smaller batches are verified in the calling process
+FIRST_CHUNK = 10  # statements in the first task; each next one twice the last ...
+MAX_CHUNK = 200  # ... up to this many (see _cuts)
+INLINE_BELOW = 100  # smaller batches are verified in the calling process
 
 Job = tuple[int, bytes, Envelope]  # (index in the batch, public key, envelope)
 _Wire = tuple[int, bytes, bytes, bytes]  # (index, public key, signature, signed message)
@@ -82,8 +82,7 @@ class Preverifier:
             done.set_result(_verify([_wire(job) for job in jobs], self._verifier))
             return Preverified([(jobs[0][0], done)] if jobs else [], keys)
         pool = _pool(self._processes)
-        # a short first chunk, so that sequencing starts after a few signatures, not fifty
-        cuts = [0, FIRST_CHUNK, *range(FIRST_CHUNK + CHUNK, len(jobs), CHUNK), len(jobs)]
+        cuts = _cuts(len(jobs))
         chunks = [jobs[a:b] for a, b in pairwise(cuts) if a < b]
         return Preverified(
             [
@@ -92,6 +91,25 @@ class Preverifier:
             ],
             keys,
         )
+
+
+def _cuts(count: int) -> list[int]:
+    """Where the chunks of ``count`` jobs start (and the last ends): :data:`FIRST_CHUNK`, then
+    each chunk twice the last, up to :data:`MAX_CHUNK`.
+
+    A short first chunk lets sequencing start after a few signatures. Growing chunks keep the
+    workers ahead of the sequencer with few hand-offs: each hand-off needs the pool's manager
+    thread, which waits for the GIL while the sequencer runs Python (up to the 5 ms switch
+    interval), so a stream of small chunks left the workers idle between them. Measured on 1000
+    statements: fixed chunks of 50, 0.55-0.58 x the raw verification rate; doubling to 200,
+    0.61-0.62 x; to 400, 0.58 x.
+    """
+    cuts, size = [0], FIRST_CHUNK
+    while cuts[-1] + size < count:
+        cuts.append(cuts[-1] + size)
+        size = min(size * 2, MAX_CHUNK)
+    cuts.append(count)
+    return cuts
 
 
 def _wire(job: Job) -> _Wire:

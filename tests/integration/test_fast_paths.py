@@ -167,3 +167,15 @@ def test_an_update_that_finds_no_row_fails_and_writes_nothing(ledger: Ledger) ->
             conn.execute(text("SELECT count(*) FROM heads WHERE subject = 'lot:ghost'")).scalar()
             == 0
         )
+
+
+def test_verification_chunks_start_small_and_double() -> None:
+    from ledger.custody.verifying import FIRST_CHUNK, MAX_CHUNK, _cuts
+
+    cuts = _cuts(1000)
+    sizes = [b - a for a, b in zip(cuts, cuts[1:], strict=False)]
+    assert cuts[0] == 0 and cuts[-1] == 1000 and sum(sizes) == 1000
+    assert sizes[:5] == [FIRST_CHUNK, 2 * FIRST_CHUNK, 4 * FIRST_CHUNK, 8 * FIRST_CHUNK,
+                         min(16 * FIRST_CHUNK, MAX_CHUNK)]  # fmt: skip
+    assert max(sizes) == MAX_CHUNK and all(size > 0 for size in sizes)
+    assert _cuts(5) == [0, 5]
