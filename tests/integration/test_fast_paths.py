@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from itertools import pairwise
 
 import pytest
 from factories import World
@@ -173,7 +174,7 @@ def test_verification_chunks_start_small_and_double() -> None:
     from ledger.custody.verifying import FIRST_CHUNK, MAX_CHUNK, _cuts
 
     cuts = _cuts(1000)
-    sizes = [b - a for a, b in zip(cuts, cuts[1:], strict=False)]
+    sizes = [b - a for a, b in pairwise(cuts)]
     assert cuts[0] == 0 and cuts[-1] == 1000 and sum(sizes) == 1000
     assert sizes[:5] == [FIRST_CHUNK, 2 * FIRST_CHUNK, 4 * FIRST_CHUNK, 8 * FIRST_CHUNK,
                          min(16 * FIRST_CHUNK, MAX_CHUNK)]  # fmt: skip
