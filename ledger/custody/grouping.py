@@ -77,9 +77,8 @@ class GroupCommit:
             with self._lock:
                 batch, self._queue = self._queue[:MAX_ROUND], self._queue[MAX_ROUND:]
             try:
-                results = self._ledger.append_batch(
-                    [call.submission for call in batch], [call.verified for call in batch]
-                )
+                vouched = {i: c.verified for i, c in enumerate(batch) if c.verified is not None}
+                results = self._ledger.append_round([call.submission for call in batch], vouched)
             except Exception as exc:  # a database failure: every caller of the round sees it
                 self._settle(batch, exc=exc)
                 continue

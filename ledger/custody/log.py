@@ -225,19 +225,19 @@ class Ledger:
             return None
         return public_key
 
-    def append_batch(
-        self,
-        submissions: Sequence[Submission],
-        verified: Sequence[bytes | None] | None = None,
-    ) -> list[Result]:
-        """Append up to :data:`MAX_BATCH` statements in order, in one transaction.
+    def append_batch(self, submissions: Sequence[Submission]) -> list[Result]:
+        """Append up to :data:`MAX_BATCH` statements in order, in one transaction."""
+        return self.append_round(submissions, {})
 
-        ``verified`` may give, for each statement, the public key its signature was already
-        verified with (None: not verified); whether that key may sign is still decided here.
-        """
+    def append_round(
+        self, submissions: Sequence[Submission], vouched: dict[int, bytes]
+    ) -> list[Result]:
+        """:meth:`append_batch`, for the group commit of :meth:`append`: ``vouched`` maps the
+        index of each statement whose signature this process has verified already to the
+        public key it verified with (whether that key may sign is still decided here). Never
+        pass it anything that did not come from :meth:`_verify_ahead`."""
         if len(submissions) > MAX_BATCH:
             raise TooLargeError(f"a batch holds at most {MAX_BATCH} statements; split it.")
-        vouched = {i: key for i, key in enumerate(verified or ()) if key is not None}
         with self.engine.connect() as conn:
             preverified = self._preverify(conn, submissions, vouched)  # reads; ends in rollback
             try:

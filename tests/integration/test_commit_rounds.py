@@ -27,19 +27,17 @@ def test_the_leader_returns_once_its_own_round_committed(world: World, ledger: L
     first, second = (world.register_lot(f"round-{i}") for i in range(2))
     rounds: list[int] = []
     second_may_run, queued = threading.Event(), threading.Event()
-    original = ledger.append_batch
+    original = ledger.append_round
 
-    def controlled(
-        submissions: Sequence[Submission], verified: Sequence[bytes | None] | None = None
-    ) -> list[Result]:
+    def controlled(submissions: Sequence[Submission], vouched: dict[int, bytes]) -> list[Result]:
         rounds.append(len(submissions))
         if len(rounds) == 1:
             assert queued.wait(WAIT), "the second caller never queued"
         else:
             assert second_may_run.wait(WAIT), "the second round was never released"
-        return original(submissions, verified)
+        return original(submissions, vouched)
 
-    ledger.append_batch = controlled  # type: ignore[method-assign]
+    ledger.append_round = controlled  # type: ignore[method-assign]
     answers: dict[str, str] = {}
 
     def call(name: str, submission: Submission) -> None:

@@ -29,15 +29,13 @@ def test_concurrent_single_appends_are_grouped_and_all_land(world: World, ledger
                       for i in range(EACH)])  # fmt: skip
     base = ledger.size()
     batch_sizes: list[int] = []
-    original = ledger.append_batch
+    original = ledger.append_round
 
-    def recording(
-        submissions: Sequence[Submission], verified: Sequence[bytes | None] | None = None
-    ) -> list[Result]:
+    def recording(submissions: Sequence[Submission], vouched: dict[int, bytes]) -> list[Result]:
         batch_sizes.append(len(submissions))
-        return original(submissions, verified)
+        return original(submissions, vouched)
 
-    ledger.append_batch = recording  # type: ignore[method-assign]
+    ledger.append_round = recording  # type: ignore[method-assign]
     barrier = threading.Barrier(THREADS)
     outcomes: list[str] = []
 
