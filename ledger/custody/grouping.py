@@ -11,6 +11,7 @@ from ledger.statements import Submission
 
 if TYPE_CHECKING:
     from ledger.custody.log import Ledger, Result
+    from ledger.custody.verifying import Vouch
 
 MAX_ROUND = 1000  # statements per transaction (the sequencer's batch limit)
 
@@ -20,7 +21,7 @@ class _Call:
     """One caller's statement, its answer, and the one event that wakes that caller."""
 
     submission: Submission
-    verified: bytes | None
+    vouch: Vouch | None
     future: Future[Result] = field(default_factory=Future)
     wake: threading.Event = field(default_factory=threading.Event)
     leads: bool = False
@@ -45,9 +46,9 @@ class GroupCommit:
         self._queue: list[_Call] = []
         self._leading = False
 
-    def append(self, submission: Submission, verified: bytes | None = None) -> Result:
-        """Append ``submission`` (whose signature ``verified`` with that public key, if given)."""
-        call = _Call(submission, verified)
+    def append(self, submission: Submission, vouch: Vouch | None = None) -> Result:
+        """Append ``submission`` (with the ledger's :class:`Vouch` for its signature, if any)."""
+        call = _Call(submission, vouch)
         with self._lock:
             self._queue.append(call)
             if not self._leading:
@@ -77,7 +78,7 @@ class GroupCommit:
             with self._lock:
                 batch, self._queue = self._queue[:MAX_ROUND], self._queue[MAX_ROUND:]
             try:
-                vouched = {i: c.verified for i, c in enumerate(batch) if c.verified is not None}
+                vouched = {i: c.vouch for i, c in enumerate(batch) if c.vouch is not None}
                 results = self._ledger.append_round([call.submission for call in batch], vouched)
             except Exception as exc:  # a database failure: every caller of the round sees it
                 self._settle(batch, exc=exc)

@@ -53,7 +53,7 @@ from ledger.custody.models import (
     LogNodeRow,
 )
 from ledger.custody.tree import NodeCache, fetcher, root_at
-from ledger.custody.verifying import Preverified, Preverifier
+from ledger.custody.verifying import Preverified, Preverifier, Vouch
 from ledger.custody.warm import WarmCache
 from ledger.db import WRITE, is_sqlite, table, writer_turn
 from ledger.errors import (
@@ -196,6 +196,7 @@ class Ledger:
         # so an entry never goes stale; whether the key may sign is decided in the transaction.
         self._public_keys: dict[str, bytes] = {}
         self._nodes = NodeCache()  # upper subtree hashes: immutable, shared by all proofs
+        self._vouch_mark = object()  # marks this ledger's own Vouch objects (see append_round)
 
     # -- appending ----------------------------------------------------------------------------
     def append(self, submission: Submission) -> Result:
@@ -210,7 +211,7 @@ class Ledger:
             raise result.error
         return result
 
-    def _verify_ahead(self, submission: Submission) -> bytes | None:
+    def _verify_ahead(self, submission: Submission) -> Vouch | None:
         """The public key the statement's signature verifies with, checked in the caller's own
         thread before it joins a group commit (OpenSSL releases the GIL, so concurrent callers
         verify in parallel, and the round's leader does not verify them one after the other);
@@ -223,19 +224,20 @@ class Ledger:
             submission.envelope.verify(public_key, self.verifier)
         except LedgerError:
             return None
-        return public_key
+        return Vouch(submission.envelope, public_key, self._vouch_mark)
 
     def append_batch(self, submissions: Sequence[Submission]) -> list[Result]:
         """Append up to :data:`MAX_BATCH` statements in order, in one transaction."""
         return self.append_round(submissions, {})
 
     def append_round(
-        self, submissions: Sequence[Submission], vouched: dict[int, bytes]
+        self, submissions: Sequence[Submission], vouched: dict[int, Vouch]
     ) -> list[Result]:
         """:meth:`append_batch`, for the group commit of :meth:`append`: ``vouched`` maps the
-        index of each statement whose signature this process has verified already to the
-        public key it verified with (whether that key may sign is still decided here). Never
-        pass it anything that did not come from :meth:`_verify_ahead`."""
+        index of a statement to this ledger's :class:`Vouch` that its signature verified (from
+        :meth:`_verify_ahead`). A vouch this ledger did not make, or made for another envelope
+        object, is ignored: that signature is verified again. Whether the key may sign is
+        decided in the transaction either way."""
         if len(submissions) > MAX_BATCH:
             raise TooLargeError(f"a batch holds at most {MAX_BATCH} statements; split it.")
         with self.engine.connect() as conn:
@@ -270,10 +272,17 @@ class Ledger:
         return results
 
     def _preverify(
-        self, conn: Connection, submissions: Sequence[Submission], vouched: dict[int, bytes]
+        self, conn: Connection, submissions: Sequence[Submission], vouched: dict[int, Vouch]
     ) -> Preverified:
         """Start verifying, outside the write lock, every signature whose key is registered
-        (except those ``vouched`` for: verified already)."""
+        (except those this ledger vouched for: verified already)."""
+        honoured = {
+            index: vouch.public_key
+            for index, vouch in vouched.items()
+            if vouch.seal is self._vouch_mark
+            and 0 <= index < len(submissions)
+            and vouch.envelope is submissions[index].envelope
+        }
         keys = self._public_keys
         wanted = list({s.envelope.statement.key for s in submissions} - keys.keys())
         if wanted:
@@ -289,10 +298,10 @@ class Ledger:
         jobs = [
             (index, keys[key_id], submission.envelope)
             for index, submission in enumerate(submissions)
-            if (key_id := submission.envelope.statement.key) in keys and index not in vouched
+            if (key_id := submission.envelope.statement.key) in keys and index not in honoured
         ]
         preverified = self._preverifier.start(jobs)
-        preverified.vouch(vouched)
+        preverified.vouch(honoured)
         return preverified
 
     def _open_batch(self, raw: rawsql.Raw) -> _Batch:

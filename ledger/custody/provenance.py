@@ -73,10 +73,22 @@ def walk(conn: Connection, lot_id: str, head: Head, *, only: str | None = None) 
                         f"entry {seq} follows {subject}'s entry {leaf[:16]}..., which the "
                         "ledger's links do not locate; run `ledger audit`."
                     )
-                if after_entry not in found:
-                    following[after_entry] = bytes.fromhex(leaf)
+                expected = bytes.fromhex(leaf)
+                known = found.get(after_entry)
+                if known is not None:  # reached already: still the entry this one signed?
+                    if known.leaf_hash != expected or after_entry >= seq:
+                        raise _misplaced(seq, subject, after_entry)
+                elif following.setdefault(after_entry, expected) != expected:
+                    raise _misplaced(seq, subject, after_entry)
         generation = following
     return [found[seq] for seq in sorted(found)]
+
+
+def _misplaced(seq: int, subject: str, after_entry: int) -> IntegrityError:
+    return IntegrityError(
+        f"entry {seq}'s link for {subject} points at entry {after_entry}, which is not the "
+        "entry it signed as its predecessor; run `ledger audit`."
+    )
 
 
 def _entries(conn: Connection, wanted: dict[int, bytes]) -> dict[int, Entry]:

@@ -34,6 +34,25 @@ MAX_CHUNK = 200  # ... up to this many (see _cuts)
 INLINE_BELOW = 100  # smaller batches are verified in the calling process
 
 Job = tuple[int, bytes, Envelope]  # (index in the batch, public key, envelope)
+
+
+class Vouch:
+    """A ledger's word that it verified ``envelope``'s signature with ``public_key``.
+
+    Made only by the :class:`~ledger.custody.log.Ledger` that verified it, which marks it with a
+    seal object of its own and honours it only for that very envelope object: a vouch made
+    anywhere else, or handed in beside another statement, is ignored and the signature is
+    checked again.
+    """
+
+    __slots__ = ("envelope", "public_key", "seal")
+
+    def __init__(self, envelope: Envelope, public_key: bytes, seal: object) -> None:
+        self.envelope = envelope
+        self.public_key = public_key
+        self.seal = seal
+
+
 _Wire = tuple[int, bytes, bytes, bytes]  # (index, public key, signature, signed message)
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.exc import OperationalError
 from ledger import db as db_module
 from ledger.custody import log as log_module
 from ledger.custody.log import ACCEPTED, Ledger, Result
+from ledger.custody.verifying import Vouch
 from ledger.errors import ConfigError
 from ledger.statements import Submission
 
@@ -29,7 +30,7 @@ def test_the_leader_returns_once_its_own_round_committed(world: World, ledger: L
     second_may_run, queued = threading.Event(), threading.Event()
     original = ledger.append_round
 
-    def controlled(submissions: Sequence[Submission], vouched: dict[int, bytes]) -> list[Result]:
+    def controlled(submissions: Sequence[Submission], vouched: dict[int, Vouch]) -> list[Result]:
         rounds.append(len(submissions))
         if len(rounds) == 1:
             assert queued.wait(WAIT), "the second caller never queued"

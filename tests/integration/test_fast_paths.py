@@ -19,7 +19,7 @@ from ledgers import make_ledger, submitter
 from ledger.checkpoint import verify_checkpoint
 from ledger.custody.audit import audit
 from ledger.custody.log import ACCEPTED, REJECTED, Ledger
-from ledger.custody.verifying import INLINE_BELOW
+from ledger.custody.verifying import INLINE_BELOW, Vouch
 from ledger.errors import ConflictError, ForbiddenError, PolicyError
 from ledger.statements import Submission
 
@@ -180,3 +180,34 @@ def test_verification_chunks_start_small_and_double() -> None:
                          min(16 * FIRST_CHUNK, MAX_CHUNK)]  # fmt: skip
     assert max(sizes) == MAX_CHUNK and all(size > 0 for size in sizes)
     assert _cuts(5) == [0, 5]
+
+
+def test_a_vouch_counts_only_from_its_own_ledger_for_its_own_envelope(
+    world: World, ledger: Ledger
+) -> None:
+    """Group commit hands the sequencer signatures its callers verified already; a vouch that
+    this ledger did not make, or made for another envelope, must not spare a forged signature."""
+    assert ledger.append_batch(_lots(world, 1, "known"))[0].status == ACCEPTED
+    genuine, forged = _lots(world, 2, "vouched")
+    forged = _forged(forged)
+    key_id = forged.envelope.statement.key
+    public_key = ledger._public_keys[key_id]  # the signer's registered key: the head start knows it
+    own = ledger._verify_ahead(genuine)
+    assert own is not None and own.public_key == public_key
+    assert ledger._verify_ahead(forged) is None
+
+    made_elsewhere = Vouch(forged.envelope, public_key, object())
+    for vouch in (made_elsewhere, own):  # someone else's mark; this ledger's, for another envelope
+        [result] = ledger.append_round([forged], {0: vouch})
+        assert result.status == REJECTED
+        assert result.error is not None and result.error.code == "bad_signature"
+    assert ledger.append_round([genuine], {0: own})[0].status == ACCEPTED
+
+    # The control: what stops a forgery above is the check of the mark and the envelope. A vouch
+    # with this ledger's own mark is believed, and only the audit then finds the forgery.
+    size = ledger.size()
+    trusted = Vouch(forged.envelope, public_key, ledger._vouch_mark)
+    assert ledger.append_round([forged], {0: trusted})[0].status == ACCEPTED
+    report = audit(ledger.engine, workers=1)
+    assert report.divergence is not None and report.divergence.seq == size
+    assert "signature" in report.divergence.reason

@@ -13,6 +13,7 @@ from factories import World
 from ledger import entries
 from ledger.custody.audit import audit
 from ledger.custody.log import ACCEPTED, Ledger, Result
+from ledger.custody.verifying import Vouch
 from ledger.errors import ConflictError, SignatureError
 from ledger.statements import Submission
 
@@ -31,7 +32,7 @@ def test_concurrent_single_appends_are_grouped_and_all_land(world: World, ledger
     batch_sizes: list[int] = []
     original = ledger.append_round
 
-    def recording(submissions: Sequence[Submission], vouched: dict[int, bytes]) -> list[Result]:
+    def recording(submissions: Sequence[Submission], vouched: dict[int, Vouch]) -> list[Result]:
         batch_sizes.append(len(submissions))
         return original(submissions, vouched)
 
