@@ -171,6 +171,10 @@ def _parse_strictly(text: str) -> JSONValue:
         ) from exc
     except RecursionError as exc:  # the stdlib parser recurses once per nesting level
         raise ValidationError(f"input is nested deeper than {MAX_DEPTH} levels.") from exc
+    except ValueError as exc:  # an integer of more than sys.get_int_max_str_digits() digits
+        raise ValidationError(
+            "input holds an integer outside the safe integer range +/-(2**53-1)."
+        ) from exc
     check_value(value)
     return value
 

@@ -202,6 +202,14 @@ _APPEND_ONLY = ("log_entries", "log_nodes")
 
 def downgrade() -> None:
     """Back to revision 0007's keys and indexes (entry_links is derived: simply dropped)."""
+    shared = op.get_bind().execute(
+        sa.text("SELECT digest FROM disclosures GROUP BY digest HAVING COUNT(*) > 1 LIMIT 1")
+    ).scalar()
+    if shared is not None:
+        raise RuntimeError(
+            f"disclosure {shared} is held by more than one entry, which revision 0007 cannot "
+            "store (it keys disclosures by digest alone); keep this ledger at revision 0008."
+        )
     if op.get_bind().dialect.name == "postgresql":
         op.drop_constraint("pk_disclosures", "disclosures", type_="primary")
         op.create_primary_key("pk_disclosures", "disclosures", ["digest"])

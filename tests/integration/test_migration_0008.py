@@ -133,9 +133,39 @@ def test_downgrading_restores_the_hash_index(source: Ledger, empty_db_url: str) 
             command.downgrade(config, "0007")
         assert "uq_log_entries_leaf_hash" in _unique_names(old)
         assert NEW not in inspect(old).get_table_names()
-        assert _rows(old, "log_entries") == _rows(source.engine, "log_entries")
+        for name in ("log_entries", "log_nodes", "disclosures"):
+            assert _rows(old, name) == _rows(source.engine, name), name
         upgrade(old)
         assert _rows(old, NEW) == _rows(source.engine, NEW)
+    finally:
+        old.dispose()
+
+
+def test_a_disclosure_held_by_two_entries_is_not_downgraded(
+    source: Ledger, empty_db_url: str
+) -> None:
+    """0008 keys disclosures by (seq, digest): two entries may disclose the same value with the
+    same salt. 0007 cannot hold that, so the downgrade refuses and changes nothing."""
+    old = _at_0007_with(source.engine, empty_db_url)
+    try:
+        upgrade(old)
+        with old.begin() as conn:
+            row = conn.execute(text("SELECT * FROM disclosures ORDER BY seq LIMIT 1")).one()
+            conn.execute(
+                text(
+                    "INSERT INTO disclosures (seq, digest, name, ciphertext, erased) "
+                    "VALUES (:seq, :digest, :name, :ciphertext, :erased)"
+                ),
+                {**row._asdict(), "seq": row.seq + 1},
+            )
+        before = {name: _rows(old, name) for name in ("log_entries", "disclosures", NEW)}
+        config = alembic_config(old)
+        with pytest.raises(RuntimeError, match="held by more than one entry"), old.begin() as conn:
+            config.attributes["connection"] = conn
+            command.downgrade(config, "0007")
+        assert {name: _rows(old, name) for name in before} == before
+        with old.connect() as conn:
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0008"
     finally:
         old.dispose()
 

@@ -191,6 +191,7 @@ def test_check_value_accepts_boundaries(value: Any) -> None:
         (b"1.5", "floating-point"),
         (b"1e3", "floating-point"),
         (b"9007199254740992", "safe integer range"),
+        (b'{"mass_g":' + b"9" * 5000 + b"}", "safe integer range"),
         (b'"\\ud800"', "lone surrogate"),
         (b'{"\\u00e9":1}', "printable ASCII"),
         (b"[" * 17 + b"0" + b"]" * 17, "nested deeper"),
@@ -199,7 +200,7 @@ def test_check_value_accepts_boundaries(value: Any) -> None:
     ids=[
         "duplicate-key", "nested-duplicate", "nan", "infinity", "minus-infinity", "bad-utf8",
         "bad-utf8-pair", "bom", "truncated", "trailing-comma", "float", "exponent", "big-int",
-        "escaped-surrogate", "escaped-non-ascii-key", "too-deep", "recursion-bomb",
+        "huge-int", "escaped-surrogate", "escaped-non-ascii-key", "too-deep", "recursion-bomb",
     ],
 )  # fmt: skip
 def test_parse_rejects(data: bytes, match: str) -> None:
