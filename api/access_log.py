@@ -12,9 +12,9 @@ flushes the stream at most :data:`FLUSH_SECONDS` after a line was written, and t
 flushed when the worker exits (gunicorn ends a worker with ``sys.exit`` on every path it
 controls: graceful stop, restart, timeout). A worker killed outright (SIGKILL: the kernel's
 out-of-memory killer, or gunicorn after its graceful timeout) loses the lines of its last
-second at most; the ledger's records are unaffected. Any other configuration (another format, a log file, syslog, a
-logging config) goes through gunicorn's own method, with the fields of the headers and the
-environ left out when the format names none of them.
+second at most; the ledger's records are unaffected. Any other configuration (another format,
+a log file, syslog, a logging config) goes through gunicorn's own method, with the fields of
+the headers and the environ left out when the format names none of them.
 
 Anonymous grievance reports are never logged (see :meth:`AccessLogger.access`).
 """
