@@ -202,9 +202,13 @@ _APPEND_ONLY = ("log_entries", "log_nodes")
 
 def downgrade() -> None:
     """Back to revision 0007's keys and indexes (entry_links is derived: simply dropped)."""
-    shared = op.get_bind().execute(
-        sa.text("SELECT digest FROM disclosures GROUP BY digest HAVING COUNT(*) > 1 LIMIT 1")
-    ).scalar()
+    shared = (
+        op.get_bind()
+        .execute(
+            sa.text("SELECT digest FROM disclosures GROUP BY digest HAVING COUNT(*) > 1 LIMIT 1")
+        )
+        .scalar()
+    )
     if shared is not None:
         raise RuntimeError(
             f"disclosure {shared} is held by more than one entry, which revision 0007 cannot "
