@@ -181,8 +181,9 @@ _KEYS_PER_QUERY = 500  # bound parameters per query (SQLite allows 32766; old bu
 class SqlBacking:
     """Loads and stores derived state through one open connection (inside its transaction)."""
 
-    def __init__(self, conn: Connection) -> None:
-        self.raw = rawsql.Raw(conn)
+    def __init__(self, conn: Connection, raw: rawsql.Raw | None = None) -> None:
+        self.raw = raw if raw is not None else rawsql.Raw(conn)  # the caller's, to share its
+        # batched writes (rawsql.Raw.writes)
 
     def load(self, kind: str, key: str) -> Any:
         spec = KINDS[kind]

@@ -248,7 +248,7 @@ class Ledger:
                 with writer_turn(conn), conn.begin():
                     raw = rawsql.Raw(conn)
                     batch = self._open_batch(raw)
-                    state = OverlayState(SqlBacking(conn), self._warm.take(batch.size))
+                    state = OverlayState(SqlBacking(conn, raw), self._warm.take(batch.size))
                     state.prefetch(
                         pair
                         for s in submissions
@@ -411,15 +411,17 @@ class Ledger:
         return rows
 
     def _write(self, raw: rawsql.Raw, state: OverlayState, batch: _Batch) -> None:
-        state.flush()
-        raw.many(rawsql.insert(LOG), batch.entries)
-        raw.many(rawsql.insert(NODES), batch.nodes)
-        raw.many(rawsql.insert(DISCLOSURES), batch.sealed)
-        raw.run(
-            "UPDATE log_head SET size = ?, root = ?, frontier = ?, last_leaf = ?, last_logged = ?"
-            " WHERE id = 1",
-            (batch.size, batch.tree.root(), b"".join(batch.tree.hashes), batch.prev, batch.logged),
-        )
+        with raw.writes():  # PostgreSQL: one round trip for them all
+            state.flush()
+            raw.many(rawsql.insert(LOG), batch.entries)
+            raw.many(rawsql.insert(NODES), batch.nodes)
+            raw.many(rawsql.insert(DISCLOSURES), batch.sealed)
+            raw.run(
+                "UPDATE log_head SET size = ?, root = ?, frontier = ?, last_leaf = ?,"
+                " last_logged = ? WHERE id = 1",
+                (batch.size, batch.tree.root(), b"".join(batch.tree.hashes), batch.prev,
+                 batch.logged),
+            )  # fmt: skip
 
     # -- checkpoints --------------------------------------------------------------------------
     def origin(self) -> str:

@@ -211,3 +211,24 @@ def test_a_vouch_counts_only_from_its_own_ledger_for_its_own_envelope(
     report = audit(ledger.engine, workers=1)
     assert report.divergence is not None and report.divergence.seq == size
     assert "signature" in report.divergence.reason
+
+
+def test_a_stale_row_fails_the_append_and_nothing_is_written(world: World, ledger: Ledger) -> None:
+    """The same guard on the append path, where PostgreSQL sends the writes in one pipeline and
+    checks the counts when it ends: a row the warm state believes stored but that is gone fails
+    the whole transaction."""
+    from sqlalchemy import text
+
+    from ledger.errors import IntegrityError
+
+    world.run(world.register_lot("lot-g"))
+    with ledger.engine.begin() as conn:  # behind the overlay's back: the warm head row is stale
+        conn.execute(text("DELETE FROM heads WHERE subject = 'lot:lot-g'"))
+    size = ledger.size()
+    with pytest.raises(IntegrityError, match="UPDATE heads SET .* changed 0 rows, not 1"):
+        ledger.append(world.dispatch("lot-g", by="coop-a", to="trader-a"))
+    assert ledger.size() == size
+    with ledger.engine.connect() as conn:
+        status = conn.execute(text("SELECT status FROM lots WHERE id = 'lot-g'")).scalar()
+        log_size = conn.execute(text("SELECT count(*) FROM log_entries")).scalar()
+    assert (status, log_size) == ("held", size)
