@@ -225,7 +225,7 @@ def test_a_stale_row_fails_the_append_and_nothing_is_written(world: World, ledge
     with ledger.engine.begin() as conn:  # behind the overlay's back: the warm head row is stale
         conn.execute(text("DELETE FROM heads WHERE subject = 'lot:lot-g'"))
     size = ledger.size()
-    with pytest.raises(IntegrityError, match="UPDATE heads SET .* changed 0 rows, not 1"):
+    with pytest.raises(IntegrityError, match=r"UPDATE heads SET .* changed 0 rows, not 1"):
         ledger.append(world.dispatch("lot-g", by="coop-a", to="trader-a"))
     assert ledger.size() == size
     with ledger.engine.connect() as conn:
