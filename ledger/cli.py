@@ -276,16 +276,29 @@ def _print_result(ledger: Ledger, result: Any) -> None:
 
 @main.command()
 @click.option("--seed", default=1, show_default=True, help="Seed of the deterministic demo.")
+@click.option(
+    "--start",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="The story's first day (UTC). Default: 60 days before today, so that it ends a few "
+    "weeks ago and its inspections are in force today. The same seed and start give the same "
+    "statements, byte for byte.",
+)
 @pass_ctx
 @friendly
-def demo(ctx: Context, seed: int) -> None:
+def demo(ctx: Context, seed: int, start: datetime | None) -> None:
     """Load the deterministic demo supply chain into an initialised ledger."""
-    summary = _load_demo(ctx, seed)
+    summary = _load_demo(ctx, seed, start.date() if start is not None else None)
     click.echo(json.dumps(summary.__dict__))
 
 
-def _load_demo(ctx: Context, seed: int) -> Any:
+def _load_demo(ctx: Context, seed: int, start: date | None = None) -> Any:
     from ledger import demo as demo_module
+
+    if start is None:
+        begin = demo_module.start_for(datetime.now(UTC).date())
+    else:
+        begin = datetime(start.year, start.month, start.day, 7, 0, tzinfo=UTC)
 
     if not ctx.initialised():
         raise ConfigError("run `ledger init --origin ORIGIN` first.", code="no_genesis")
@@ -311,7 +324,9 @@ def _load_demo(ctx: Context, seed: int) -> Any:
     if actor is None:
         raise ConfigError("the registrar key in the keystore is not this ledger's registrar.")
     author = Author(ledger.origin(), actor, registrar, n=last_n or 0)
-    return demo_module.run_demo(ledger.append, author, seed=seed, grieve=_grievance_store(ctx))
+    return demo_module.run_demo(
+        ledger.append, author, seed=seed, start=begin, grieve=_grievance_store(ctx)
+    )
 
 
 def _grievance_store(ctx: Context) -> Callable[[Any], object]:

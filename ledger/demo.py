@@ -1,6 +1,7 @@
 """The deterministic demo supply chain behind ``ledger demo [--seed N]``.
 
-Great Lakes artisanal mining, January and February 2026: three cooperatives dig cassiterite
+Great Lakes artisanal mining over five weeks (as written, from 5 January 2026; ``ledger demo``
+moves the story to end shortly before the day it runs): three cooperatives dig cassiterite
 (tin), coltan (tantalum) and gold at five producing mine sites in North and South Kivu (DR Congo)
 and in Rwanda's Western Province; comptoirs in Goma, Bukavu and Rutsiro buy and blend the bags; an
 exporter in Goma ships concentrate and gold; a smelter near Kigali turns Rwandan concentrate into
@@ -24,8 +25,10 @@ Every name, licence, ID and phone number is fictional.
 first statement the ledger refuses. It does not create the registrar (genesis does), read the log
 or store keys. For one seed the statements are byte-identical on every run: keys come from
 :func:`demo_keys`, disclosure salts from the seed, times from ``start``, quantities from
-``random.Random(seed)``. Those salts are public, so the private fields protect nothing: demo data
-only.
+``random.Random(seed)``. Dates the story names outside its five weeks move with ``start`` too:
+the old Rugabano inspection (412 days before it) and the licences' expiry years; ids, invoice and
+certificate numbers keep the story's 2026. Those salts are public, so the private fields
+protect nothing: demo data only.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ import hashlib
 import random
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
 from ledger.bodies import PPM, VOCABULARY
@@ -44,6 +47,10 @@ from ledger.crypto import Ed25519Signer
 from ledger.errors import LedgerError
 from ledger.statements import Submission, format_time
 
+# The story as written starts on Monday 5 January 2026; ``ledger demo`` moves it so that it ends
+# shortly before the day it runs (see :func:`start_for`), so that its inspections are in force.
+STORY_START = datetime(2026, 1, 5, 7, 0, tzinfo=UTC)
+DAYS_BEFORE_TODAY = 60  # the story takes about five weeks; inspections are valid for 180 days
 SHOWCASE_LOT = "NTS-SN-2601-P1"  # tin ingots exported from Kigali, traced to two Rwandan sites
 DISCREPANCY_LOT = "KAN-SN-004"  # the one bag that arrives more than the tolerance light
 REVOKED_ATTESTATION = "clf-kanyatsi-2601"
@@ -257,6 +264,13 @@ class _Run:
     grieve: Callable[[DemoGrievance], object] | None = None
     grievances: int = 0
 
+    @property
+    def start(self) -> datetime:
+        return self._start
+
+    def __post_init__(self) -> None:
+        self._start = self.clock
+
     def post(
         self,
         actor: str,
@@ -307,12 +321,20 @@ class _Run:
         return {"currency": "USD", "amount_cents": cents}
 
 
+def start_for(today: date) -> datetime:
+    """The start ``ledger demo`` gives the story on ``today``: :data:`DAYS_BEFORE_TODAY` days
+    before it, at 07:00 UTC. The story then ends a few weeks before today, with every site
+    status it tells of still in force today (green inspections last 180 days and a year)."""
+    day = today - timedelta(days=DAYS_BEFORE_TODAY)
+    return datetime(day.year, day.month, day.day, 7, 0, tzinfo=UTC)
+
+
 def run_demo(
     submit: Callable[[Submission], Outcome],
     registrar: Author,
     *,
     seed: int = 1,
-    start: datetime = datetime(2026, 1, 5, 7, 0, tzinfo=UTC),
+    start: datetime = STORY_START,
     grieve: Callable[[DemoGrievance], object] | None = None,
 ) -> DemoSummary:
     """Submit the whole demo supply chain through ``submit``; raise :class:`DemoError` if refused.
@@ -349,8 +371,15 @@ def _register_registry(run: _Run, registrar: str) -> None:
         private = {"contact_name": contact, "phone": phone, "address": address}
         private["email"] = f"contact@{actor_id}.example"
         run.post(registrar, "actor.register", body, touches=[f"actor:{actor_id}"], private=private)
+    later = max(0, run.start.year - STORY_START.year)  # licences renewed as the story moves
     for site in _SITES:
-        run.post(registrar, "site.register", dict(site), touches=[f"site:{site['id']}"])
+        site_body: dict[str, Any] = dict(site)
+        expires = date.fromisoformat(site["licence"]["expires"])
+        site_body["licence"] = {
+            **site["licence"],
+            "expires": expires.replace(year=expires.year + later).isoformat(),
+        }
+        run.post(registrar, "site.register", site_body, touches=[f"site:{site['id']}"])
     run.wait(hours=3)
     for miner_id, site_id, name, sex, born in _MINERS:
         site = _site(site_id)
@@ -435,7 +464,7 @@ _ATTESTATIONS: tuple[_Spec, ...] = (
 # joined: green, but more than a year old, so the site is blue until it is inspected again.
 _STALE_INSPECTION: _Spec = ("insp-rugabano-2411", _JMSIT, "site.inspection", f"site:{STALE_SITE}",
                             "green", {}, "Paper report of the 2024 joint inspection.", 730)
-_STALE_DATE = "2024-11-19"
+_STALE_DAYS = 412  # days between that inspection and the story's start
 # fmt: on
 _INSPECTION_TEAMS = {
     "CD": ("Chantal Furaha", "Joint Mine Site Inspection Team (Division des Mines, SAEMAPE)"),
@@ -488,7 +517,8 @@ def _inspect_sites(run: _Run) -> None:
         run.wait(hours=20 if spec[2] == "site.inspection" else 1)
         _attest(run, *spec)
     run.wait(hours=2)
-    _attest(run, *_STALE_INSPECTION, made=_STALE_DATE)
+    stale = (run.start - timedelta(days=_STALE_DAYS)).date().isoformat()
+    _attest(run, *_STALE_INSPECTION, made=stale)
 
 
 def _assay(run: _Run, lot_id: str) -> None:

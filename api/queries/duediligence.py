@@ -1,8 +1,10 @@
 """Public reads of due-diligence state: incidents, lots' taint, and site status with history.
 
 Only public columns: an incident's private details and witnesses are disclosures, in no table
-read here. Site status is the status as last evaluated by the rules (``ledger.custody.
-sitestatus``), with the entry that evaluated it; its history is every change, oldest first.
+read here. A site's status is given on a date (today, for the API), by the rules of
+``ledger.custody.sitestatus`` applied to the records the ledger keeps, beside the status the
+ledger last evaluated (at an entry that concerned the site) and every change of that, oldest
+first.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from typing import Any
 from sqlalchemy import Connection, Row, select
 
 from api.queries.paging import Page, keyset_page
-from api.queries.registry import require_id
+from api.queries.registry import records_of, require_id
+from ledger.custody import sitestatus
 from ledger.custody.models import (
     IncidentRow,
     LotRow,
@@ -89,8 +92,9 @@ def lot_taint(conn: Connection, lot_id: str) -> dict[str, Any]:
     return {"lot": lot_id, "tainted": bool(incidents), "incidents": incidents}
 
 
-def site_status(conn: Connection, site_id: str) -> dict[str, Any]:
-    """A site's status as last evaluated, and every change of it, oldest first."""
+def site_status(conn: Connection, site_id: str, today: str) -> dict[str, Any]:
+    """A site's status on ``today`` (what it rests on, and why), the status the ledger last
+    evaluated and at which entry, and every change of it, oldest first."""
     require_id(site_id, "site")
     row = conn.execute(select(STATUS).where(STATUS.c.site == site_id)).first()
     if row is None:
@@ -107,9 +111,13 @@ def site_status(conn: Connection, site_id: str) -> dict[str, Any]:
     ).all()
     return {
         "site": site_id,
-        "status": row.status,
-        "basis": row.basis,
-        "since": row.since,
-        "evaluated_seq": row.updated_seq,
+        **sitestatus.on_day(records_of(row.records), today),
+        "as_of": today,
+        "recorded": {
+            "status": row.status,
+            "basis": row.basis,
+            "since": row.since,
+            "seq": row.updated_seq,
+        },
         "history": [dict(change._mapping) for change in history],
     }

@@ -12,6 +12,9 @@ from typing import Any
 from sqlalchemy import Connection, Row, select
 
 from api.queries.paging import Page, as_dict, keyset_page
+from ledger.custody import sitestatus
+from ledger.custody.models import SiteStatusRow
+from ledger.custody.types import InspectionRecord
 from ledger.db import table
 from ledger.errors import NotFoundError
 from ledger.registry.models import ActorRow, KeyRow, MinerRow, SiteRow
@@ -21,6 +24,7 @@ ACTORS = table(ActorRow)
 KEYS = table(KeyRow)
 SITES = table(SiteRow)
 MINERS = table(MinerRow)
+STATUS = table(SiteStatusRow)
 
 _ACTOR_COLUMNS = (
     ACTORS.c.id,
@@ -94,12 +98,16 @@ def _keys_of(conn: Connection, actor_ids: list[str]) -> dict[str, list[dict[str,
 def list_sites(
     conn: Connection,
     *,
+    today: str,
     country: str | None = None,
     cooperative: str | None = None,
     inspection_status: str | None = None,
+    status: str | None = None,
     cursor: str | None,
     limit: int,
 ) -> Page:
+    """Sites in registration order, each with its status on ``today``; ``status`` keeps the
+    sites with that status today, ``inspection_status`` those whose registration recorded it."""
     query = select(SITES)
     for column, value in (
         (SITES.c.country, country),
@@ -108,17 +116,26 @@ def list_sites(
     ):
         if value is not None:
             query = query.where(column == value)
-    return keyset_page(
+    if status is not None:  # evaluated here, not stored: a status changes with the date
+        wanted = [site for site, found in statuses_on(conn, today).items() if found == status]
+        query = query.where(SITES.c.id.in_(wanted))
+    page = keyset_page(
         conn, query, (SITES.c.registered_seq, SITES.c.id), cursor=cursor, limit=limit, convert=_site
     )
+    found = statuses_on(conn, today, [site["id"] for site in page.items])
+    for site in page.items:
+        site["status"] = found.get(site["id"])
+    return page
 
 
-def get_site(conn: Connection, site_id: str) -> dict[str, Any]:
+def get_site(conn: Connection, site_id: str, today: str) -> dict[str, Any]:
     require_id(site_id, "site")
     row = conn.execute(select(SITES).where(SITES.c.id == site_id)).first()
     if row is None:
         raise NotFoundError(f"there is no site {site_id!r}.", code="unknown_site")
-    return _site(row)
+    site = _site(row)
+    site["status"] = statuses_on(conn, today, [site_id]).get(site_id)
+    return site
 
 
 def _site(row: Row[Any]) -> dict[str, Any]:
@@ -153,3 +170,20 @@ def list_miners(
 
 def _miner(row: Row[Any]) -> dict[str, Any]:
     return {"id": row.id, "cooperative": row.cooperative, "site": row.site}
+
+
+def records_of(stored: Any) -> tuple[InspectionRecord, ...]:
+    """A ``site_status.records`` value (JSON lists) as the rules' tuples."""
+    return tuple((r[0], r[1], r[2], r[3], r[4]) for r in stored or ())
+
+
+def statuses_on(conn: Connection, today: str, sites: list[str] | None = None) -> dict[str, str]:
+    """Each site's status on ``today`` (all sites, or those named); a site with no derived
+    status row (registered before status was derived) is left out."""
+    query = select(STATUS.c.site, STATUS.c.records)
+    if sites is not None:
+        query = query.where(STATUS.c.site.in_(sites))
+    return {
+        site: sitestatus.status_at(records_of(records), today)[0]
+        for site, records in conn.execute(query)
+    }

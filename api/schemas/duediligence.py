@@ -55,23 +55,67 @@ class StatusChangeSchema(Schema):
     reason = fields.String(required=True)
 
 
+class RecordedStatusSchema(Schema):
+    status = fields.String(required=True, validate=validate.OneOf(sorted(INSPECTION_STATUSES)))
+    basis = fields.String(required=True, allow_none=True)
+    since = fields.String(required=True, allow_none=True)
+    seq = fields.Integer(
+        required=True, metadata={"description": "The entry that last evaluated the status."}
+    )
+
+
+_REASONS = ("age", "inspection", "lapsed", "never_inspected", "registration", "registration_age")
+
+
 class SiteStatusSchema(Schema):
     site = fields.String(required=True)
     status = fields.String(
         required=True,
         validate=validate.OneOf(sorted(INSPECTION_STATUSES)),
-        metadata={"description": "green, yellow, red, or blue (not inspected, or lapsed)."},
+        metadata={
+            "description": "The status on `as_of` (today, UTC): green, yellow, red, or blue "
+            "(never inspected, lapsed, or green for more than a year)."
+        },
+    )
+    reason = fields.String(
+        required=True,
+        validate=validate.OneOf(_REASONS),
+        metadata={
+            "description": "What the status rests on: an inspection, the status recorded at "
+            "registration, nothing (never_inspected), or why it turned blue (lapsed: past the "
+            "basis's valid_until; age, registration_age: green more than a year ago)."
+        },
     )
     basis = fields.String(
         required=True,
         allow_none=True,
         metadata={"description": "The inspection it rests on; null: the site's registration."},
     )
-    since = fields.String(required=True, allow_none=True)
-    evaluated_seq = fields.Integer(
-        required=True, metadata={"description": "The entry that last evaluated the status."}
+    date = fields.String(
+        required=True, allow_none=True, metadata={"description": "The date of the basis."}
     )
-    history = fields.List(fields.Nested(StatusChangeSchema), required=True)
+    valid_until = fields.String(
+        required=True, allow_none=True, metadata={"description": "The basis's end; null: none."}
+    )
+    green_until = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "The last day a green basis stays green, by age."},
+    )
+    as_of = fields.String(required=True, metadata={"description": "The date evaluated (UTC)."})
+    recorded = fields.Nested(
+        RecordedStatusSchema,
+        required=True,
+        metadata={
+            "description": "The status the ledger last evaluated, at the last entry that "
+            "concerned the site (the one lot registrations were checked against then)."
+        },
+    )
+    history = fields.List(
+        fields.Nested(StatusChangeSchema),
+        required=True,
+        metadata={"description": "Every change the ledger recorded, oldest first."},
+    )
 
 
 IncidentPageSchema = page_schema(IncidentSchema)

@@ -62,14 +62,38 @@ class SiteSchema(Schema):
     licence = fields.Nested(LicenceSchema, required=True)
     cooperative = fields.String(required=True)
     capacity_g_month = fields.Integer(required=True)
-    inspection_status = fields.String(required=True)
+    inspection_status = fields.String(
+        required=True,
+        metadata={
+            "description": "The status recorded when the site was registered (signed in its "
+            "site.register statement). Its status today is `status`."
+        },
+    )
+    status = fields.String(
+        required=True,
+        allow_none=True,
+        validate=validate.OneOf(sorted(INSPECTION_STATUSES)),
+        metadata={
+            "description": "The site's status today (UTC), derived from its latest valid "
+            "site.inspection: green, yellow, red, or blue (never inspected, lapsed, or green "
+            "for more than a year). GET /v1/sites/{site_id}/status says what it rests on. "
+            "null only for a site whose status has not been derived yet (run ledger audit)."
+        },
+    )
     registered_seq = fields.Integer(required=True)
 
 
 class SiteArgsSchema(PageArgsSchema):
     country = country_field()
     cooperative = ident_field()
-    inspection_status = fields.String(validate=validate.OneOf(sorted(INSPECTION_STATUSES)))
+    status = fields.String(
+        validate=validate.OneOf(sorted(INSPECTION_STATUSES)),
+        metadata={"description": "Sites with this status today."},
+    )
+    inspection_status = fields.String(
+        validate=validate.OneOf(sorted(INSPECTION_STATUSES)),
+        metadata={"description": "Sites whose registration recorded this status."},
+    )
 
 
 class MinerSchema(Schema):

@@ -14,6 +14,7 @@ from api.schemas.duediligence import (
     LotTaintSchema,
     SiteStatusSchema,
 )
+from api.views import provenance as provenance_view
 
 blp = Blueprint(
     "duediligence",
@@ -52,5 +53,6 @@ def lot_taint(lot_id: str) -> Any:
 @blp.response(200, SiteStatusSchema)
 @blp.errors(404)
 def site_status(site_id: str) -> Any:
-    """A mine site's inspection status as last evaluated, and its history of changes."""
-    return queries.site_status(state.connection(), site_id)
+    """A mine site's inspection status today and what it rests on, the status the ledger last
+    evaluated, and its history of changes."""
+    return queries.site_status(state.connection(), site_id, provenance_view.today())

@@ -17,6 +17,7 @@ from api.schemas.registry import (
     SitePageSchema,
     SiteSchema,
 )
+from api.views import provenance as provenance_view
 
 blp = Blueprint(
     "registry",
@@ -48,16 +49,16 @@ def get_actor(actor_id: str) -> Any:
 @blp.response(200, SitePageSchema)
 @blp.errors(400)
 def list_sites(args: dict[str, Any]) -> Any:
-    """Mine sites in registration order."""
-    return queries.list_sites(state.connection(), **args)
+    """Mine sites in registration order, each with its inspection status today."""
+    return queries.list_sites(state.connection(), today=provenance_view.today(), **args)
 
 
 @blp.route("/sites/<site_id>", methods=["GET"])
 @blp.response(200, SiteSchema)
 @blp.errors(404)
 def get_site(site_id: str) -> Any:
-    """One mine site, with its licence and inspection status."""
-    return queries.get_site(state.connection(), site_id)
+    """One mine site, with its licence and its inspection status today."""
+    return queries.get_site(state.connection(), site_id, provenance_view.today())
 
 
 @blp.route("/miners", methods=["GET"])

@@ -18,7 +18,6 @@ failed verification -- as a list of alerts, worst first. Pure: values in, values
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import date, timedelta
 from typing import Any
 
 from ledger.bundle import Verdict
@@ -184,38 +183,17 @@ def site_status(
     registration recorded, more than a year ago, with no inspection since).
     """
     current = replay.state.site_status(site_id)
-    records = current.records if current is not None else ()
-    status, basis, made = sitestatus.status_at(records, today)
-    record = next((r for r in records if (r[0] or None) == basis and r[2] == made), None)
-    until = record[4] if record is not None else None
-    if made is None:
-        reason = "never_inspected"
-    elif status == "blue" and until is not None and until < today:
-        reason = "lapsed"
-    elif status == "blue" and record is not None and record[1] == "green":
-        reason = "age" if basis is not None else "registration_age"
-    elif basis is None:
-        reason = "never_inspected" if status == "blue" else "registration"
-    else:
-        reason = "inspection"
+    found = sitestatus.on_day(current.records if current is not None else (), today)
+    basis = found["basis"]
     inspection = next((a for a in attestations if a["id"] == basis), None) if basis else None
     return {
-        "status": status,
-        "reason": reason,
-        "basis": basis,
-        "date": made,
-        "valid_until": None if until == sitestatus.FOREVER else until,
-        "green_until": _plus_days(made, sitestatus.GREEN_DAYS) if made else None,
+        **found,
         "inspection": None if inspection is None else {
             "id": inspection["id"], "result": inspection["result"], "seq": inspection["seq"],
             "attestor": inspection["attestor"], "fields": inspection["fields"],
         },
         "as_of": today,
     }  # fmt: skip
-
-
-def _plus_days(day: str, days: int) -> str:
-    return (date.fromisoformat(day) + timedelta(days=days)).isoformat()
 
 
 def _status_history(replay: Replay, entries: list[Entry]) -> list[dict[str, Any]]:

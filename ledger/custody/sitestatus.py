@@ -63,6 +63,39 @@ def status_at(records: tuple[InspectionRecord, ...], on: str) -> tuple[str, str 
     return "blue", None, None
 
 
+def on_day(records: tuple[InspectionRecord, ...], on: str) -> dict[str, str | None]:
+    """The status on ``on`` with what it rests on: ``status``, ``basis`` (an inspection id, or
+    None), ``date`` (of the basis), ``valid_until`` (None: no end), ``green_until`` (when a
+    green basis turns blue by age) and ``reason``: ``inspection``, ``registration`` (the status
+    the site's registration recorded), ``never_inspected``, ``lapsed`` (the basis is past its
+    validity), ``age`` (a green inspection more than :data:`GREEN_DAYS` days old) or
+    ``registration_age`` (the green its registration recorded, that long ago)."""
+    status, basis, made = status_at(records, on)
+    record = next((r for r in records if (r[0] or None) == basis and r[2] == made), None)
+    until = record[4] if record is not None else None
+    if made is None:
+        reason = "never_inspected"
+    elif status == "blue" and until is not None and until < on:
+        reason = "lapsed"
+    elif status == "blue" and record is not None and record[1] == "green":
+        reason = "age" if basis is not None else "registration_age"
+    elif basis is None:
+        reason = "never_inspected" if status == "blue" else "registration"
+    else:
+        reason = "inspection"
+    green_until = None
+    if made is not None:
+        green_until = (date.fromisoformat(made) + timedelta(days=GREEN_DAYS)).isoformat()
+    return {
+        "status": status,
+        "reason": reason,
+        "basis": basis,
+        "date": made,
+        "valid_until": None if until in (None, FOREVER) else until,
+        "green_until": green_until,
+    }
+
+
 def register(state: State, site: Site, st: Statement, ctx: Context) -> None:
     """The first record of a site: the status its registration recorded, dated that day."""
     today = statement_date(st)

@@ -2,28 +2,56 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
 from api_helpers import assert_error, bearer
 from factories import World, signer
 from flask.testing import FlaskClient
 from test_api_registry import collect
 
+from api.views import provenance as provenance_view
+
 CANARY = "canary-incident-details-4bd1"
 
 
-def test_site_status_and_history(world: World, client: FlaskClient) -> None:
-    body = client.get("/v1/sites/site-a/status").get_json()
-    assert (body["site"], body["status"], body["basis"]) == ("site-a", "green", None)
+def test_site_status_today_and_as_recorded(
+    world: World, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The status is given on today's date (a lapse or age turns it blue without any entry),
+    beside the status the ledger last evaluated and its history."""
+    day = ["2026-02-01"]
+    monkeypatch.setattr(provenance_view, "today", lambda: day[0])
+
+    def status() -> dict[str, Any]:
+        response = client.get("/v1/sites/site-a/status")
+        assert response.status_code == 200
+        return response.get_json()
+
+    body = status()
+    assert (body["site"], body["status"], body["reason"], body["basis"], body["as_of"]) == (
+        "site-a", "green", "registration", None, "2026-02-01",
+    )  # fmt: skip
+    assert body["recorded"]["status"] == "green"
     assert [c["reason"] for c in body["history"]] == ["registered"]
-    world.run(world.inspect("insp-1", "yellow"))
+    world.run(world.inspect("insp-1", "yellow", valid_until="2026-06-30"))
+    body = status()
+    assert (body["status"], body["reason"], body["basis"], body["date"], body["valid_until"]) == (
+        "yellow", "inspection", "insp-1", "2026-01-10", "2026-06-30",
+    )  # fmt: skip
+    day[0] = "2026-07-15"  # the inspection has lapsed; no entry has concerned the site since
+    body = status()
+    assert (body["status"], body["reason"], body["basis"]) == ("blue", "lapsed", "insp-1")
+    assert (body["recorded"]["status"], body["recorded"]["basis"]) == ("yellow", "insp-1")
     world.run(world.inspect("insp-2", "red"))
-    body = client.get("/v1/sites/site-a/status").get_json()
-    assert (body["status"], body["basis"], body["since"]) == ("red", "insp-2", "2026-01-10")
+    body = status()
+    assert (body["status"], body["reason"], body["basis"]) == ("red", "inspection", "insp-2")
     assert [(c["status"], c["basis"]) for c in body["history"]] == [
         ("green", None),
         ("yellow", "insp-1"),
         ("red", "insp-2"),
     ]
-    assert body["evaluated_seq"] == body["history"][-1]["seq"]
+    assert body["recorded"]["seq"] == body["history"][-1]["seq"]
     assert_error(client.get("/v1/sites/no-such-site/status"), 404, "unknown_site")
     assert_error(client.get("/v1/sites/bad%20id!/status"), 404, "unknown_site")
 

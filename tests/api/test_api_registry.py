@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from api_helpers import assert_error
 from factories import CAST, World, signer
 from flask.testing import FlaskClient
+
+from api.views import provenance as provenance_view
 
 
 def collect(client: FlaskClient, path: str, limit: int) -> list[dict[str, Any]]:
@@ -58,11 +61,22 @@ def test_an_actor_with_its_keys_and_their_status(world: World, client: FlaskClie
     assert_error(client.get("/v1/actors/bad%00id"), 404, "unknown_actor")
 
 
-def test_sites_list_filter_and_detail(world: World, client: FlaskClient) -> None:
+def test_sites_list_filter_and_detail(
+    world: World, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(provenance_view, "today", lambda: "2026-02-01")
     sites = collect(client, "/v1/sites", limit=1)
-    assert [s["id"] for s in sites] == ["site-a", "site-b"]
+    assert [(s["id"], s["status"]) for s in sites] == [("site-a", "green"), ("site-b", "yellow")]
     yellow = client.get("/v1/sites?inspection_status=yellow").get_json()["items"]
     assert [s["id"] for s in yellow] == ["site-b"]
+    world.run(world.inspect("insp-red", "red", site="site-a"))
+    red = client.get("/v1/sites?status=red").get_json()["items"]
+    assert [(s["id"], s["status"], s["inspection_status"]) for s in red] == [
+        ("site-a", "red", "green"),  # today's status; the one its registration recorded
+    ]
+    assert client.get("/v1/sites?inspection_status=red").get_json()["items"] == []
+    assert [s["id"] for s in collect(client, "/v1/sites?status=yellow", limit=1)] == ["site-b"]
+    sites = collect(client, "/v1/sites", limit=1)
     by_coop = client.get("/v1/sites?cooperative=coop-a&country=CD").get_json()["items"]
     assert [s["id"] for s in by_coop] == ["site-a"]
     site = client.get("/v1/sites/site-a").get_json()
@@ -71,6 +85,7 @@ def test_sites_list_filter_and_detail(world: World, client: FlaskClient) -> None
     assert site["licence"] == {"number": "PE-site-a", "expires": "2030-12-31"}
     assert_error(client.get("/v1/sites/site-z"), 404, "unknown_site")
     assert_error(client.get("/v1/sites?inspection_status=purple"), 400, "invalid")
+    assert_error(client.get("/v1/sites?status=purple"), 400, "invalid")
 
 
 def test_miners_are_public_only_as_pseudonyms(world: World, client: FlaskClient) -> None:

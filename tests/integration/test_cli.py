@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from click.testing import CliRunner, Result
 from factories import World
 from sqlalchemy import text
 
-from ledger import merkle
+from ledger import demo, entries, merkle
 from ledger.checkpoint import VerifierKey, verify_checkpoint
 from ledger.cli import main
 from ledger.db import make_engine
@@ -210,6 +211,10 @@ def test_demo_loads_once_and_audits_clean(initialised, tmp_path: Path) -> None: 
     assert report["clean"] and report["size"] == summary["statements"] + 1
     again = run("demo", code=1)
     assert again.stderr.startswith("error [demo_loaded]")
+    [line] = run("entries", "--from", "1", "--to", "2").stdout.splitlines()
+    first = entries.decode(base64.b64decode(json.loads(line)["entry"]))
+    begun = datetime.now(UTC).date() - timedelta(days=demo.DAYS_BEFORE_TODAY)
+    assert first.statement.time[:10] in {begun.isoformat(), (begun + timedelta(days=1)).isoformat()}
     assert json.loads(run("audit", "--json").stdout)["size"] == report["size"]
     names = {json.loads(line)["name"] for line in run("keys", "list").stdout.splitlines()}
     assert {"coop-kotwa", "trader-rutsiro", "trader-rutsiro-2", "operator", "registrar"} <= names

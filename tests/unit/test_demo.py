@@ -19,7 +19,7 @@ from ledger import canonical, demo, disclosures, entries, rules
 from ledger.bodies import PRIVATE_FIELDS
 from ledger.builder import Author, RegistrarSpec, genesis
 from ledger.crypto import Ed25519Signer
-from ledger.custody import incidents
+from ledger.custody import incidents, sitestatus
 from ledger.custody.log import Result
 from ledger.custody.types import Attestation, Flag, Lot, SiteStatus
 from ledger.entries import Entry
@@ -61,6 +61,7 @@ class Harness:
     submissions: list[Submission] = field(default_factory=list)
     rejected: list[LedgerError] = field(default_factory=list)
     duplicates: int = 0
+    logged: str = LOGGED
 
     def __post_init__(self) -> None:
         keys = (fixed_signer("registrar").public_key,)
@@ -84,10 +85,12 @@ class Harness:
                 self.duplicates += 1
                 return Result("duplicate", entry.seq, entry.leaf_hash)
         seq = len(self.log)
-        entry = entries.make(seq, self.log[-1].leaf_hash if self.log else None, LOGGED, envelope)
+        entry = entries.make(
+            seq, self.log[-1].leaf_hash if self.log else None, self.logged, envelope
+        )
         try:
             envelope.verify(rules.signing_key(self.state, statement))
-            rules.apply(self.state, statement, Context(seq, entry.leaf_hash, LOGGED))
+            rules.apply(self.state, statement, Context(seq, entry.leaf_hash, self.logged))
             allowed = PRIVATE_FIELDS.get(statement.type, frozenset())
             disclosures.match(statement.sd, list(submission.disclosures), allowed)
             if len(submission.disclosures) != len(statement.sd):
@@ -606,3 +609,39 @@ def test_a_raising_submit_is_reported_as_a_demo_error() -> None:
 def test_a_naive_start_time_is_refused() -> None:
     with pytest.raises(demo.DemoError, match="timezone-aware"):
         demo.run_demo(Harness().submit, registrar_author(), start=datetime(2026, 1, 5))
+
+
+# -- the story moved to the day `ledger demo` runs -------------------------------------------------
+@pytest.mark.parametrize(
+    "today",
+    [date(2026, 12, 6), date(2027, 3, 1), date(2028, 2, 29), date(2030, 1, 2)],
+    ids=["december", "across-february", "leap-day", "new-year"],
+)
+def test_the_story_moved_to_any_day_keeps_every_status_in_force_that_day(
+    harness: Harness, today: date
+) -> None:
+    """``ledger demo`` starts the story 60 days before the day it runs. Whatever that day,
+    every statement is accepted, the flags are the story's, and on that day every site status
+    the story tells of holds: green and yellow inspections in force, Lukigi red, Kibabi never
+    inspected, Rugabano blue because its green inspection is more than a year old."""
+    start = demo.start_for(today)
+    moved = Harness(logged=f"{today.isoformat()}T00:00:00Z")
+    demo.run_demo(moved.submit, registrar_author(), seed=1, start=start)
+    assert moved.rejected == []
+    assert len(moved.log) == len(harness.log)
+    assert parse_time(moved.log[1].statement.time) > start
+    assert parse_time(moved.log[-1].statement.time) < datetime.combine(
+        today, datetime.min.time(), UTC
+    )
+    assert sorted((f.code, f.subject) for f in moved.flags()) == sorted(
+        (f.code, f.subject) for f in harness.flags()
+    )
+    found = {
+        site.id: sitestatus.on_day(site_status(moved, site.id).records, today.isoformat())
+        for site in moved.rows("site")
+    }
+    assert {f["status"] for f in found.values()} == {"green", "yellow", "red", "blue"}
+    assert found[demo.RED_SITE]["status"] == "red"
+    assert found[demo.UNINSPECTED_SITE]["reason"] == "never_inspected"
+    assert (found[demo.STALE_SITE]["status"], found[demo.STALE_SITE]["reason"]) == ("blue", "age")
+    assert all(site.licence_expires > today.isoformat() for site in moved.rows("site"))
