@@ -101,8 +101,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "revoked_key_step": "Signed with a key revoked before it signed (effective {effective}, "
         "entry #{revoked_seq}).",
         "alert.flag": "Flag on {subject}: {message}",
-        "alert.revoked": "Attestation {claim} ({subject}) was revoked.",
-        "alert.expired": "Attestation {claim} ({subject}) has expired.",
+        "alert.revoked": "Attestation {id} ({claim}, {subject}) was revoked.",
+        "alert.expired": "Attestation {id} ({claim}, {subject}) has expired.",
         "alert.incident": "Open incident ({severity}): {category}, reported about {subject}, "
         "observed {observed}. Until it is resolved the lot cannot be exported.",
         "incidents": "Incidents",
@@ -237,8 +237,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "revoked_key_step": "Signée avec une clé révoquée avant la signature (effet le "
         "{effective}, entrée n° {revoked_seq}).",
         "alert.flag": "Signalement sur {subject} : {message}",
-        "alert.revoked": "L'attestation {claim} ({subject}) a été révoquée.",
-        "alert.expired": "L'attestation {claim} ({subject}) a expiré.",
+        "alert.revoked": "L'attestation {id} ({claim}, {subject}) a été révoquée.",
+        "alert.expired": "L'attestation {id} ({claim}, {subject}) a expiré.",
         "alert.incident": "Incident ouvert ({severity}) : {category}, signalé sur {subject}, "
         "constaté le {observed}. Tant qu'il n'est pas résolu, le lot ne peut pas être exporté.",
         "incidents": "Incidents",

@@ -25,7 +25,7 @@ from ledger.config import Settings
 from ledger.custody import grievances as service
 from ledger.custody.log import Ledger, Result
 from ledger.db import make_engine
-from ledger.errors import ValidationError
+from ledger.errors import ConflictError, ValidationError
 from ledger.keystore import Keystore
 from ledger.statements import ID_RE
 
@@ -99,6 +99,13 @@ def convert(grievance_id: str, key_name: str, **options: Any) -> None:
     with engine.connect() as conn:
         found = service.read(conn, sealer, grievance_id)
         author = local_author(conn, ledger.origin(), signer, key_name)
+    if found.status == service.CONVERTED:  # before signing: a new statement would only fail
+        raise ConflictError(
+            f"grievance {grievance_id} is already converted into incident {found.incident} "
+            f"(entry {found.converted_seq}); a grievance becomes one incident. Resolve that "
+            "incident, or report another.",
+            code="grievance_converted",
+        )
     body, private = incident_body(found, options)
     submission = author.sign("incident", body, time=datetime.now(UTC), private=private or None)
     result = service.convert(

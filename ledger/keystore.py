@@ -38,7 +38,9 @@ class Keystore:
         if not self._passphrase:
             raise ConfigError(
                 "LEDGER_KEY_PASSPHRASE is not set; it unlocks the keys in "
-                f"{self.directory}. Set it in the environment (never in a file in the repository).",
+                f"{self.directory}. Set it in the environment from your secret store, never in "
+                "a file under version control (for the demo ledger of `make run`: export "
+                'LEDGER_KEY_PASSPHRASE="$(cat var/demo-passphrase)").',
                 code="no_passphrase",
             )
         if len(self._passphrase) < MIN_PASSPHRASE:

@@ -216,7 +216,9 @@ def build_bundle(ledger: Ledger, lot_id: str, *, since: int | None = None) -> Bu
     if since is not None:
         if not 0 < since <= checkpoint.size:
             raise ValidationError(
-                f"since must be a checkpoint size from 1 to {checkpoint.size}.", field="since"
+                f"since must be a checkpoint size from 1 to {checkpoint.size}.",
+                field="since",
+                location="query",
             )
         proof = ledger.consistency_proof(since, checkpoint.size) if since < checkpoint.size else []
         consistency = Consistency(since, tuple(proof))

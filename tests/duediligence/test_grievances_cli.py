@@ -95,7 +95,15 @@ def test_list_show_and_convert(run: Run, db_url: str, tmp_path: Path) -> None:
     again = run("grievances", "convert", grievance, "--key", "registrar", "--incident-id",
                 "inc-other", code=1)  # fmt: skip
     assert "error [grievance_converted]" in again.stderr
-    run("audit")
+    same = run("grievances", "convert", grievance, "--key", "registrar", code=1)  # run twice
+    assert f"error [grievance_converted]: grievance {grievance} is already converted" in (
+        same.stderr
+    )
+    assert run("audit").stdout  # nothing was appended by either refusal
+    assert (
+        json.loads(run("entries", "--from", str(done["seq"])).stdout.splitlines()[-1])["seq"]
+        == done["seq"]
+    )
 
 
 def test_a_category_outside_annex_ii_needs_one(run: Run, db_url: str, tmp_path: Path) -> None:

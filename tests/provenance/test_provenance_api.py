@@ -115,6 +115,8 @@ def test_errors_have_the_one_shape(web: FlaskClient, path: str, status: int, cod
     body = response.get_json()
     assert response.status_code == status, body
     assert set(body) == ERROR_KEYS and body["code"] == code
+    if "since=" in path:  # a query parameter's error is filed under query, not the body
+        assert list(body["errors"]) == ["query"] and "since" in body["errors"]["query"]
 
 
 def test_scan_the_qr_code_and_follow_it(web: FlaskClient) -> None:

@@ -143,6 +143,12 @@ def test_a_lapsed_inspection_is_blue_on_the_day_it_is_read(
     since, until = inspection["valid_from"], inspection["valid_until"]
     expected = f"Site Gatare is blue (inspection insp-gatare-2601 of {since} lapsed on {until})"
     assert f"{expected}: it needs a new inspection." in text
+    # each expired attestation is named, so that two of one claim about one site read apart
+    expired = [a for a in body["attestations"] if a["status"] == "expired"]
+    assert len({a["id"] for a in expired}) >= 2
+    for att in expired:
+        subject = f"{att['subject_kind']}:{att['subject_id']}"
+        assert f"Attestation {att['id']} ({att['claim']}, {subject}) has expired." in text
 
 
 # -- built scenarios: blue by age, never inspected, a key revoked before it signed -----------
