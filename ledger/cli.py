@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import click
@@ -295,10 +295,20 @@ def demo(ctx: Context, seed: int, start: datetime | None) -> None:
 def _load_demo(ctx: Context, seed: int, start: date | None = None) -> Any:
     from ledger import demo as demo_module
 
+    now = datetime.now(UTC)
     if start is None:
-        begin = demo_module.start_for(datetime.now(UTC).date())
+        begin = demo_module.start_for(now.date())
     else:
         begin = datetime(start.year, start.month, start.day, 7, 0, tzinfo=UTC)
+        end = demo_module.story_end(begin, seed)
+        if end > now:  # refused before anything is stored: a half-loaded demo cannot resume
+            latest = (now - (end - begin)).date() - timedelta(days=1)
+            raise ValidationError(
+                f"the demo story runs {(end - begin).days + 1} days from --start, so it would end "
+                f"on {end.date().isoformat()}, after today; the latest start today is "
+                f"{latest.isoformat()}.",
+                field="--start",
+            )
 
     if not ctx.initialised():
         raise ConfigError("run `ledger init --origin ORIGIN` first.", code="no_genesis")

@@ -45,7 +45,7 @@ from ledger.builder import Author
 from ledger.canonical import b64encode
 from ledger.crypto import Ed25519Signer
 from ledger.errors import LedgerError
-from ledger.statements import Submission, format_time
+from ledger.statements import Submission, format_time, parse_time
 
 # The story as written starts on Monday 5 January 2026; ``ledger demo`` moves it so that it ends
 # shortly before the day it runs (see :func:`start_for`), so that its inspections are in force.
@@ -321,6 +321,30 @@ class _Run:
         return {"currency": "USD", "amount_cents": cents}
 
 
+@dataclass(frozen=True)
+class _Taken:
+    """A dry run's answer to every statement: accepted, at the hash of its bytes."""
+
+    leaf_hash: bytes
+    status: str = "accepted"
+    error: BaseException | None = None
+
+
+def story_end(start: datetime, seed: int = 1) -> datetime:
+    """The time of the story's last statement when it starts at ``start`` (a dry run: every
+    statement is signed and taken as accepted; nothing is stored)."""
+    times: list[datetime] = []
+
+    def take(submission: Submission) -> _Taken:
+        times.append(parse_time(submission.envelope.statement.time))
+        return _Taken(hashlib.sha256(submission.envelope.statement_bytes).digest())
+
+    signer = Ed25519Signer.from_seed(_derive(seed, "dry-run registrar"))
+    registrar = Author("dry-run.example/ledger", "registrar", signer)
+    run_demo(take, registrar, seed=seed, start=start)
+    return max(times)
+
+
 def start_for(today: date) -> datetime:
     """The start ``ledger demo`` gives the story on ``today``: :data:`DAYS_BEFORE_TODAY` days
     before it, at 07:00 UTC. The story then ends a few weeks before today, with every site
@@ -456,14 +480,16 @@ _ATTESTATIONS: tuple[_Spec, ...] = (
      "Membership register and payroll reviewed.", 365),
     ("fp-kotwa-2601", _AUDITOR, "fair_payment", "actor:coop-kotwa",
      "diggers received 71% of the price the comptoir paid",
-     {"basis": "payroll and purchase receipts, October to December 2025",
+     {"basis": "payroll and purchase receipts of the quarter before the audit",
       "price_share_ppm": 710_000},
      "Receipts sampled for 30 sales; payments to miners traced to mobile-money records.", 365),
 )
-# The November 2024 joint inspection of Rugabano, entered from the paper archive when the site
-# joined: green, but more than a year old, so the site is blue until it is inspected again.
+# The joint inspection of Rugabano 412 days before the story (November 2024 as written), entered
+# from the paper archive when the site joined: green, but more than a year old, so the site is
+# blue until it is inspected again.
 _STALE_INSPECTION: _Spec = ("insp-rugabano-2411", _JMSIT, "site.inspection", f"site:{STALE_SITE}",
-                            "green", {}, "Paper report of the 2024 joint inspection.", 730)
+                            "green", {}, "Paper report of the joint inspection, from the archive.",
+                            730)
 _STALE_DAYS = 412  # days between that inspection and the story's start
 # fmt: on
 _INSPECTION_TEAMS = {

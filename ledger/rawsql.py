@@ -70,9 +70,11 @@ class Raw:
         if expect is not None:
             if self._checks is not None:
                 self._checks.append((cursor, expect, text))
-            else:  # another Raw's pipeline would leave the count unknown (-1) until it ends
-                assert not (self.postgres and self._dbapi.pgconn.pipeline_status), text
-                _check_count(cursor, expect, text)
+                return
+            if self.postgres and self._dbapi.pgconn.pipeline_status:
+                # another Raw's pipeline: the count stays unknown (-1) until that one ends
+                raise RuntimeError(f"a checked write inside another Raw's pipeline: {text}")
+            _check_count(cursor, expect, text)
 
     @contextmanager
     def writes(self) -> Iterator[None]:
@@ -81,7 +83,7 @@ class Raw:
         per statement; an error is raised when the block ends, and the caller's transaction is
         then rolled back as before). Row counts that :meth:`many` must check are checked then.
         Only writes belong inside: :meth:`one` and :meth:`all` would read nothing yet."""
-        if not self.postgres:
+        if not self.postgres or not _pipelines():
             yield
             return
         self._checks = []
@@ -91,7 +93,17 @@ class Raw:
             for cursor, expect, text in self._checks:
                 _check_count(cursor, expect, text)
         finally:
+            for cursor, _expect, _text in self._checks:
+                cursor.close()
             self._checks = None
+
+
+@cache
+def _pipelines() -> bool:
+    """Whether psycopg can pipeline here (libpq 14 or newer); without it, one call each."""
+    import psycopg
+
+    return bool(psycopg.Pipeline.is_supported())
 
 
 def _check_count(cursor: Any, expect: int, text: str) -> None:

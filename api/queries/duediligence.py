@@ -101,7 +101,8 @@ def site_status(conn: Connection, site_id: str, today: str) -> dict[str, Any]:
         if conn.execute(select(SITES.c.id).where(SITES.c.id == site_id)).first() is None:
             raise NotFoundError(f"there is no site {site_id!r}.", code="unknown_site")
         raise NotFoundError(  # a site registered before site status was derived
-            f"site {site_id!r} has no derived status yet; run ledger audit to rebuild it.",
+            f"site {site_id!r} has no derived status yet; run `ledger rebuild-derived` (server "
+            "stopped) to derive it.",
             code="unknown_site",
         )
     history = conn.execute(

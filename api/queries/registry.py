@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import Connection, Row, select
+from sqlalchemy import Connection, Row, select, tuple_
 
-from api.queries.paging import Page, as_dict, keyset_page
+from api.queries.paging import Page, as_dict, decode_cursor, encode_cursor, keyset_page
 from ledger.custody import sitestatus
 from ledger.custody.models import SiteStatusRow
 from ledger.custody.types import InspectionRecord
@@ -95,6 +95,9 @@ def _keys_of(conn: Connection, actor_ids: list[str]) -> dict[str, list[dict[str,
     return found
 
 
+_SITE_CHUNK = 200  # sites read at a time while a status filter looks for a page's worth
+
+
 def list_sites(
     conn: Connection,
     *,
@@ -107,8 +110,14 @@ def list_sites(
     limit: int,
 ) -> Page:
     """Sites in registration order, each with its status on ``today``; ``status`` keeps the
-    sites with that status today, ``inspection_status`` those whose registration recorded it."""
-    query = select(SITES)
+    sites with that status today, ``inspection_status`` those whose registration recorded it.
+
+    A status depends on the date, so it is not a column to filter on: the sites are read in key
+    order, a chunk at a time, with their inspection records, and each one's status is worked out
+    once, both to filter on and to show, until a page (and one more, to know there is a next
+    page) is found."""
+    order = (SITES.c.registered_seq, SITES.c.id)
+    query = select(SITES, STATUS.c.records).outerjoin(STATUS, STATUS.c.site == SITES.c.id)
     for column, value in (
         (SITES.c.country, country),
         (SITES.c.cooperative, cooperative),
@@ -116,16 +125,29 @@ def list_sites(
     ):
         if value is not None:
             query = query.where(column == value)
-    if status is not None:  # evaluated here, not stored: a status changes with the date
-        wanted = [site for site, found in statuses_on(conn, today).items() if found == status]
-        query = query.where(SITES.c.id.in_(wanted))
-    page = keyset_page(
-        conn, query, (SITES.c.registered_seq, SITES.c.id), cursor=cursor, limit=limit, convert=_site
-    )
-    found = statuses_on(conn, today, [site["id"] for site in page.items])
-    for site in page.items:
-        site["status"] = found.get(site["id"])
-    return page
+    after = decode_cursor(cursor, order) if cursor is not None else None
+    items: list[dict[str, Any]] = []
+    chunk = limit + 1 if status is None else max(limit + 1, _SITE_CHUNK)
+    while len(items) <= limit:
+        part = query if after is None else query.where(tuple_(*order) > tuple_(*after))
+        rows = conn.execute(part.order_by(*order).limit(chunk)).all()
+        for row in rows:
+            site = _site(row)
+            records = site.pop("records")
+            site["status"] = None if records is None else (
+                sitestatus.status_at(records_of(records), today)[0]
+            )  # fmt: skip
+            if status is None or site["status"] == status:
+                items.append(site)
+                if len(items) > limit:
+                    break
+        if len(rows) < chunk:
+            break
+        after = [rows[-1]._mapping[c.name] for c in order]
+    more = len(items) > limit
+    items = items[:limit]
+    next_cursor = encode_cursor([items[-1]["registered_seq"], items[-1]["id"]]) if more else None
+    return Page(items, next_cursor)
 
 
 def get_site(conn: Connection, site_id: str, today: str) -> dict[str, Any]:

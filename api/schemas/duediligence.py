@@ -100,7 +100,7 @@ class SiteStatusSchema(Schema):
     green_until = fields.String(
         required=True,
         allow_none=True,
-        metadata={"description": "The last day a green basis stays green, by age."},
+        metadata={"description": "The last day a green basis stays green, by age; null otherwise."},
     )
     as_of = fields.String(required=True, metadata={"description": "The date evaluated (UTC)."})
     recorded = fields.Nested(

@@ -77,7 +77,8 @@ class SiteSchema(Schema):
             "description": "The site's status today (UTC), derived from its latest valid "
             "site.inspection: green, yellow, red, or blue (never inspected, lapsed, or green "
             "for more than a year). GET /v1/sites/{site_id}/status says what it rests on. "
-            "null only for a site whose status has not been derived yet (run ledger audit)."
+            "null only for a site whose status has not been derived yet (run ledger "
+            "rebuild-derived)."
         },
     )
     registered_seq = fields.Integer(required=True)

@@ -84,7 +84,7 @@ def on_day(records: tuple[InspectionRecord, ...], on: str) -> dict[str, str | No
     else:
         reason = "inspection"
     green_until = None
-    if made is not None:
+    if made is not None and record is not None and record[1] == "green":
         green_until = (date.fromisoformat(made) + timedelta(days=GREEN_DAYS)).isoformat()
     return {
         "status": status,

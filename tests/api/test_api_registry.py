@@ -9,6 +9,7 @@ from api_helpers import assert_error
 from factories import CAST, World, signer
 from flask.testing import FlaskClient
 
+from api.queries import registry as registry_queries
 from api.views import provenance as provenance_view
 
 
@@ -76,6 +77,18 @@ def test_sites_list_filter_and_detail(
     ]
     assert client.get("/v1/sites?inspection_status=red").get_json()["items"] == []
     assert [s["id"] for s in collect(client, "/v1/sites?status=yellow", limit=1)] == ["site-b"]
+    world.run(world.inspect("insp-b", "green", site="site-b", valid_until="2026-06-30"))
+    world.run(world.register_site("site-c", "coop-b"))  # recorded green at registration
+    statuses = {s["id"]: s["status"] for s in collect(client, "/v1/sites", limit=2)}
+    assert statuses == {"site-a": "red", "site-b": "green", "site-c": "green"}
+    # No entry in between: the date alone turns site-b blue (lapsed) and site-c (green >1 year)
+    monkeypatch.setattr(provenance_view, "today", lambda: "2027-06-01")
+    monkeypatch.setattr(registry_queries, "_SITE_CHUNK", 1)  # reads of 2 rows: several a page
+    blue = collect(client, "/v1/sites?status=blue", limit=1)
+    assert [(s["id"], s["status"]) for s in blue] == [("site-b", "blue"), ("site-c", "blue")]
+    assert collect(client, "/v1/sites?status=green", limit=1) == []
+    assert client.get("/v1/sites/site-c").get_json()["status"] == "blue"
+    monkeypatch.setattr(provenance_view, "today", lambda: "2026-02-01")
     sites = collect(client, "/v1/sites", limit=1)
     by_coop = client.get("/v1/sites?cooperative=coop-a&country=CD").get_json()["items"]
     assert [s["id"] for s in by_coop] == ["site-a"]

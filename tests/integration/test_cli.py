@@ -203,6 +203,20 @@ def test_submit_presigned_lines(initialised, tmp_path: Path) -> None:  # type: i
     assert result.stderr.startswith("error [invalid]: line 1: statement is missing")
 
 
+def test_a_demo_start_too_recent_is_refused_before_anything_is_stored(initialised) -> None:  # type: ignore[no-untyped-def]
+    """The story runs five weeks: from a start a few days ago it would sign statements dated in
+    the future, which the ledger refuses half-way; the command refuses it first."""
+    run = initialised
+    before = json.loads(run("audit", "--json").stdout)["size"]
+    keys = run("keys", "list").stdout
+    recent = (datetime.now(UTC).date() - timedelta(days=5)).isoformat()
+    refused = run("demo", "--start", recent, code=1)
+    assert refused.stderr.startswith("error [invalid]: the demo story runs")
+    assert "the latest start today is" in refused.stderr
+    assert json.loads(run("audit", "--json").stdout)["size"] == before
+    assert run("keys", "list").stdout == keys
+
+
 def test_demo_loads_once_and_audits_clean(initialised, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     run = initialised
     summary = json.loads(run("demo", "--seed", "1").stdout)

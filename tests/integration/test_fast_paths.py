@@ -232,3 +232,23 @@ def test_a_stale_row_fails_the_append_and_nothing_is_written(world: World, ledge
         status = conn.execute(text("SELECT status FROM lots WHERE id = 'lot-g'")).scalar()
         log_size = conn.execute(text("SELECT count(*) FROM log_entries")).scalar()
     assert (status, log_size) == ("held", size)
+
+
+def test_a_stale_row_among_several_fails_the_whole_batch(world: World, ledger: Ledger) -> None:
+    """The count of a many-row UPDATE in the pipeline is the sum over its rows: one of two
+    rows missing fails the batch, and nothing of it is written."""
+    from sqlalchemy import text
+
+    from ledger.errors import IntegrityError
+
+    world.run_all([world.register_lot("lot-s1"), world.register_lot("lot-s2")])
+    with ledger.engine.begin() as conn:
+        conn.execute(text("DELETE FROM heads WHERE subject = 'lot:lot-s1'"))
+    size = ledger.size()
+    moves = [world.dispatch(lot, by="coop-a", to="trader-a") for lot in ("lot-s1", "lot-s2")]
+    with pytest.raises(IntegrityError, match=r"UPDATE heads SET .* changed 1 rows, not 2"):
+        ledger.append_batch(moves)
+    assert ledger.size() == size
+    with ledger.engine.connect() as conn:
+        found = conn.execute(text("SELECT id, status FROM lots WHERE id LIKE 'lot-s%' ORDER BY id"))
+        assert [tuple(row) for row in found] == [("lot-s1", "held"), ("lot-s2", "held")]

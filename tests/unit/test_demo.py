@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -645,3 +645,11 @@ def test_the_story_moved_to_any_day_keeps_every_status_in_force_that_day(
     assert found[demo.UNINSPECTED_SITE]["reason"] == "never_inspected"
     assert (found[demo.STALE_SITE]["status"], found[demo.STALE_SITE]["reason"]) == ("blue", "age")
     assert all(site.licence_expires > today.isoformat() for site in moved.rows("site"))
+
+
+def test_a_dry_run_tells_when_the_story_ends(harness: Harness) -> None:
+    """``ledger demo --start`` checks with it that the story would not end in the future."""
+    last = parse_time(harness.log[-1].statement.time)
+    assert demo.story_end(START) == last
+    later = START + timedelta(days=400)
+    assert demo.story_end(later) == last + timedelta(days=400)
