@@ -13,13 +13,12 @@ each wanting its checkpoint and its proof.
 
 from __future__ import annotations
 
-import re
 import threading
 import weakref
 from dataclasses import dataclass
 
-from ledger import canonical, merkle
-from ledger.checkpoint import verify_checkpoint
+from ledger import merkle
+from ledger.checkpoint import note_checkpoint, verify_checkpoint
 from ledger.custody.log import Ledger
 from ledger.errors import IntegrityError, LedgerError
 
@@ -76,7 +75,6 @@ def covering(ledger: Ledger, seq: int) -> SignedCheckpoint:
 
 
 # -- the checkpoints of this process's commits -----------------------------------------------
-_SIZE_RE = re.compile(r"0|[1-9][0-9]{0,19}")
 
 
 class OwnCheckpoints:
@@ -89,7 +87,7 @@ class OwnCheckpoints:
     (parsing it and one Ed25519 verification apiece), the first is verified against the genesis
     entry's verifier key like any checkpoint the API hands out, which shows that this process's
     operator key is that key; each later note was signed by the same key over a commit of this
-    process, so only its origin, size and root are read from its text.
+    process, so it is only parsed (:func:`ledger.checkpoint.note_checkpoint`), not verified.
     """
 
     def __init__(self, ledger: Ledger) -> None:
@@ -122,23 +120,13 @@ class OwnCheckpoints:
             checkpoint = signed(self._ledger, note)  # raises ProofError for a key not genesis's
             self._key_checked = True
             return checkpoint
-        read = read_note(note)
-        if read is None or read.size != size or read.origin != self._ledger.origin():
-            return signed(self._ledger, note)  # not what sign_checkpoint writes: verify it
-        return read
-
-
-def read_note(note: str) -> SignedCheckpoint | None:
-    """Origin, size and root from the first three lines of a checkpoint note, unverified;
-    None when they are not a checkpoint's."""
-    lines = note.split("\n", 3)
-    if len(lines) < 4 or not lines[0] or not _SIZE_RE.fullmatch(lines[1]):
-        return None
-    try:
-        root = canonical.b64decode(lines[2], field="root", size=32)
-    except LedgerError:
-        return None
-    return SignedCheckpoint(lines[0], int(lines[1]), root, note)
+        try:
+            read = note_checkpoint(note)  # parsed strictly, not verified: the same key signed it
+        except LedgerError:
+            return signed(self._ledger, note)
+        if read.size != size or read.origin != self._ledger.origin():
+            return signed(self._ledger, note)  # not what this Ledger signed: verify it
+        return SignedCheckpoint(read.origin, read.size, read.root, note)
 
 
 def inclusion_in(

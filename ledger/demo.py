@@ -264,12 +264,10 @@ class _Run:
     grieve: Callable[[DemoGrievance], object] | None = None
     grievances: int = 0
 
-    @property
-    def start(self) -> datetime:
-        return self._start
+    start: datetime = field(init=False)  # where the clock began
 
     def __post_init__(self) -> None:
-        self._start = self.clock
+        self.start = self.clock
 
     def post(
         self,

@@ -37,7 +37,7 @@ class Raw:
         self._checks: list[tuple[Any, int, str]] | None = None  # inside :meth:`writes`
 
     def _sql(self, text: str) -> str:
-        return _pg(text) if self.postgres else text
+        return for_driver(text, self.postgres)
 
     def one(self, text: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
         self._cursor.execute(self._sql(text), params)
@@ -113,6 +113,11 @@ def _check_count(cursor: Any, expect: int, text: str) -> None:
             "the derived state held in memory differs from the database's; nothing was "
             "written. Run `ledger audit`."
         )
+
+
+def for_driver(text: str, postgres: bool) -> str:
+    """``text`` with its ``?`` placeholders as the driver wants them (psycopg: ``%s``)."""
+    return _pg(text) if postgres else text
 
 
 @cache

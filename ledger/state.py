@@ -172,28 +172,6 @@ class Changes:
     appended: dict[str, list[Any]] = field(default_factory=dict)
     before: dict[tuple[str, str], Any] = field(default_factory=dict)
 
-    def put(self, kind: str, key: str, value: Any, new: bool) -> None:
-        table = self.rows.setdefault(kind, {})
-        previous = table.get(key)
-        table[key] = (value, new or (previous is not None and previous[1]))
-
-    def append(self, kind: str, value: Any) -> None:
-        self.appended.setdefault(kind, []).append(value)
-
-    def merge(self, other: Changes) -> None:
-        for kind, table in other.rows.items():
-            for key, (value, new) in table.items():
-                self.put(kind, key, value, new)
-        for kind, values in other.appended.items():
-            self.appended.setdefault(kind, []).extend(values)
-
-    def get(self, kind: str, key: str) -> tuple[bool, Any]:
-        found = self.rows.get(kind, {}).get(key)
-        return (False, None) if found is None else (True, found[0])
-
-    def __bool__(self) -> bool:
-        return bool(self.rows) or bool(self.appended)
-
 
 class _MemoryBacking:
     """Keeps flushed rows in dictionaries: the store of :func:`MemoryState`."""

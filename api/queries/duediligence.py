@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, select
 
 from api.queries.paging import Page, keyset_page
-from api.queries.registry import records_of, require_id
+from api.queries.registry import require_id
 from ledger.custody import sitestatus
 from ledger.custody.models import (
     IncidentRow,
@@ -112,7 +112,7 @@ def site_status(conn: Connection, site_id: str, today: str) -> dict[str, Any]:
     ).all()
     return {
         "site": site_id,
-        **sitestatus.on_day(records_of(row.records), today),
+        **sitestatus.on_day(sitestatus.stored_records(row.records), today),
         "as_of": today,
         "recorded": {
             "status": row.status,

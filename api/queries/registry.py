@@ -14,7 +14,6 @@ from sqlalchemy import Connection, Row, select, tuple_
 from api.queries.paging import Page, as_dict, decode_cursor, encode_cursor, keyset_page
 from ledger.custody import sitestatus
 from ledger.custody.models import SiteStatusRow
-from ledger.custody.types import InspectionRecord
 from ledger.db import table
 from ledger.errors import NotFoundError
 from ledger.registry.models import ActorRow, KeyRow, MinerRow, SiteRow
@@ -135,7 +134,7 @@ def list_sites(
             site = _site(row)
             records = site.pop("records")
             site["status"] = None if records is None else (
-                sitestatus.status_at(records_of(records), today)[0]
+                sitestatus.status_at(sitestatus.stored_records(records), today)[0]
             )  # fmt: skip
             if status is None or site["status"] == status:
                 items.append(site)
@@ -194,11 +193,6 @@ def _miner(row: Row[Any]) -> dict[str, Any]:
     return {"id": row.id, "cooperative": row.cooperative, "site": row.site}
 
 
-def records_of(stored: Any) -> tuple[InspectionRecord, ...]:
-    """A ``site_status.records`` value (JSON lists) as the rules' tuples."""
-    return tuple((r[0], r[1], r[2], r[3], r[4]) for r in stored or ())
-
-
 def statuses_on(conn: Connection, today: str, sites: list[str] | None = None) -> dict[str, str]:
     """Each site's status on ``today`` (all sites, or those named); a site with no derived
     status row (registered before status was derived) is left out."""
@@ -206,6 +200,6 @@ def statuses_on(conn: Connection, today: str, sites: list[str] | None = None) ->
     if sites is not None:
         query = query.where(STATUS.c.site.in_(sites))
     return {
-        site: sitestatus.status_at(records_of(records), today)[0]
+        site: sitestatus.status_at(sitestatus.stored_records(records), today)[0]
         for site, records in conn.execute(query)
     }

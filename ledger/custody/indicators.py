@@ -72,7 +72,7 @@ from ledger.custody.models import (
     SiteStatusChangeRow,
     SiteStatusRow,
 )
-from ledger.custody.sitestatus import status_at
+from ledger.custody.sitestatus import status_at, stored_records
 from ledger.db import table
 from ledger.disclosures import Disclosure
 from ledger.errors import ConfigError, LedgerError
@@ -189,7 +189,7 @@ def sites_by_status(conn: Connection, day: str) -> dict[str, int]:
         if records is None:
             found[UNKNOWN] += 1
             continue
-        status, _basis, _made = status_at(tuple(tuple(r) for r in records), day)
+        status, _basis, _made = status_at(stored_records(records), day)
         found[status] += 1
     return found
 

@@ -27,6 +27,7 @@ is recorded by the first such entry that observes it. Each change appends a hist
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 from ledger.custody.types import Flag, InspectionRecord, SiteStatus, SiteStatusChange
 from ledger.errors import PolicyError
@@ -61,6 +62,11 @@ def status_at(records: tuple[InspectionRecord, ...], on: str) -> tuple[str, str 
             return "blue", basis, made
         return result, basis, made
     return "blue", None, None
+
+
+def stored_records(stored: Any) -> tuple[InspectionRecord, ...]:
+    """A ``site_status.records`` column (JSON lists) as the tuples the rules keep."""
+    return tuple((r[0], r[1], r[2], r[3], r[4]) for r in stored or ())
 
 
 def on_day(records: tuple[InspectionRecord, ...], on: str) -> dict[str, str | None]:

@@ -55,7 +55,6 @@ _LOOKUP = (
     " FROM api_tokens t JOIN actors a ON a.id = t.actor_id"
     " WHERE t.token_hash = ?"
 )
-_LOOKUP_PG = _LOOKUP.replace("?", "%s")
 
 
 @dataclass(frozen=True)
@@ -179,15 +178,8 @@ def _active(
     row = _lookup(conn_or_engine, token_hash(token))
     if row is None:
         raise _refused("this API token is unknown to this ledger.")
-    token_id, actor, label, created, expires, revoked, roles = row
-    info = TokenInfo(
-        id=token_id,
-        actor=actor,
-        label=label,
-        created=parse_time(created),
-        expires=parse_time(expires),
-        revoked=None if revoked is None else parse_time(revoked),
-    )
+    *columns, roles = row
+    info = _made(*columns)
     if info.revoked is not None:
         raise _refused(f"API token {info.id} was revoked at {_text(info.revoked)}.")
     if info.status(now) == _EXPIRED:
@@ -221,7 +213,7 @@ def _pooled_lookup(engine: Engine, digest: bytes) -> tuple[Any, ...] | None:
             driver.autocommit = True
         cursor = driver.cursor()
         try:
-            cursor.execute(_LOOKUP_PG if postgres else _LOOKUP, (digest,))
+            cursor.execute(rawsql.for_driver(_LOOKUP, postgres), (digest,))
             row = cursor.fetchone()
         finally:
             cursor.close()
@@ -244,14 +236,21 @@ def _refused(reason: str) -> AuthenticationError:
 
 
 def _info(row: Row[object]) -> TokenInfo:
-    mapping = row._mapping
-    revoked = mapping["revoked"]
+    found = row._mapping
+    return _made(*(found[name] for name in ("id", "actor_id", "label", "created", "expires",
+                                            "revoked")))  # fmt: skip
+
+
+def _made(
+    token_id: Any, actor: Any, label: Any, created: Any, expires: Any, revoked: Any
+) -> TokenInfo:
+    """A token's description from its stored columns (times as stored text)."""
     return TokenInfo(
-        id=mapping["id"],
-        actor=mapping["actor_id"],
-        label=mapping["label"],
-        created=parse_time(mapping["created"]),
-        expires=parse_time(mapping["expires"]),
+        id=token_id,
+        actor=actor,
+        label=label,
+        created=parse_time(created),
+        expires=parse_time(expires),
         revoked=None if revoked is None else parse_time(revoked),
     )
 

@@ -149,24 +149,3 @@ def test_an_operator_key_that_is_not_the_genesis_key_is_never_trusted(
             assert_error(response, 500, "internal")
     finally:
         dispose(app)
-
-
-NOTES = {
-    "a checkpoint": ("example.org/log\n7\n" + "A" * 43 + "=\n\n\u2014 example.org/log x\n", 7),
-    "an extension line": ("o\n0\n" + "A" * 43 + "=\next\n\n\u2014 o x\n", 0),
-    "no root": ("o\n7\n\n\u2014 o x\n", None),
-    "a short root": ("o\n7\nAAAA\n\n\u2014 o x\n", None),
-    "a size with a sign": ("o\n+7\n" + "A" * 43 + "=\n\n\u2014 o x\n", None),
-    "a leading zero": ("o\n07\n" + "A" * 43 + "=\n\n\u2014 o x\n", None),
-    "no origin": ("\n7\n" + "A" * 43 + "=\n\n\u2014 o x\n", None),
-    "two lines": ("o\n7", None),
-}
-
-
-@pytest.mark.parametrize(("note", "size"), NOTES.values(), ids=NOTES.keys())
-def test_read_note_reads_only_what_a_checkpoint_says(note: str, size: int | None) -> None:
-    found = proofs.read_note(note)
-    assert (found.size if found is not None else None) == size
-    if found is not None:
-        assert found.root == bytes(32)
-        assert found.note == note
