@@ -48,6 +48,30 @@ class Raw:
         self._cursor.execute(self._sql(text), params)
         return [tuple(row) for row in self._cursor.fetchall()]
 
+    def reads(self, queries: Sequence[tuple[str, Sequence[Any]]]) -> list[list[tuple[Any, ...]]]:
+        """The rows of each of several independent queries, in order.
+
+        On PostgreSQL they are sent together in one pipeline and answered together (one round
+        trip instead of one each: the sequencer's prefetch runs while it holds the log's lock,
+        so every round trip there is a wait for the other writers too); elsewhere, one after
+        the other. An error is raised when the pipeline ends, as by :meth:`writes`.
+        """
+        if len(queries) < 2 or not self.postgres or not _pipelines():
+            return [self.all(text, params) for text, params in queries]
+        if self._checks is not None or self._dbapi.pgconn.pipeline_status:
+            raise RuntimeError("reads inside a pipeline would read nothing yet")
+        cursors = []
+        try:
+            with self._dbapi.pipeline():
+                for text, params in queries:
+                    cursor = self._dbapi.cursor()
+                    cursors.append(cursor)
+                    cursor.execute(self._sql(text), params)
+            return [[tuple(row) for row in cursor.fetchall()] for cursor in cursors]
+        finally:
+            for cursor in cursors:
+                cursor.close()
+
     def run(self, text: str, params: Sequence[Any] = ()) -> None:
         self._cursor.execute(self._sql(text), params)
 

@@ -8,7 +8,7 @@ the caller's transaction, on SQLite or PostgreSQL.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from functools import cache
 from typing import Any
@@ -178,6 +178,13 @@ APPENDED: dict[str, tuple[Table, Callable[[Any], dict[str, Any]]]] = {
 _KEYS_PER_QUERY = 500  # bound parameters per query (SQLite allows 32766; old builds 999)
 
 
+@cache
+def _key_position(tbl: Table) -> int:
+    """Where a table's one-column primary key is among its columns."""
+    (key,) = tbl.primary_key.columns
+    return rawsql.columns(tbl).index(key.name)
+
+
 class SqlBacking:
     """Loads and stores derived state through one open connection (inside its transaction)."""
 
@@ -191,18 +198,26 @@ class SqlBacking:
         found = self.raw.one(rawsql.select_by_key(spec.table), params)
         return None if found is None else spec.from_row(rawsql.from_params(spec.table, found))
 
-    def load_many(self, kind: str, keys: list[str]) -> dict[str, Any] | None:
-        """Rows of a kind with a one-column key, ``IN (...)`` a few hundred at a time."""
-        spec = KINDS[kind]
-        if kind == "ledger" or len(spec.table.primary_key.columns) != 1:
-            return None
-        key_column = spec.table.primary_key.columns[0].name
-        position = rawsql.columns(spec.table).index(key_column)
-        found: dict[str, Any] = {}
-        for i in range(0, len(keys), _KEYS_PER_QUERY):
-            part = keys[i : i + _KEYS_PER_QUERY]
-            for row in self.raw.all(rawsql.select_in(spec.table, len(part)), part):
-                found[row[position]] = spec.from_row(rawsql.from_params(spec.table, row))
+    def load_many(self, wanted: Mapping[str, list[str]]) -> dict[str, dict[str, Any]]:
+        """Rows of the kinds with a one-column key, ``IN (...)`` a few hundred at a time; all
+        the queries go together (:meth:`rawsql.Raw.reads`: one round trip on PostgreSQL)."""
+        queries: list[tuple[str, Sequence[Any]]] = []
+        parts: list[str] = []  # the kind of each query
+        for kind, keys in wanted.items():
+            spec = KINDS[kind]
+            if kind == "ledger" or len(spec.table.primary_key.columns) != 1:
+                continue
+            for i in range(0, len(keys), _KEYS_PER_QUERY):
+                part = keys[i : i + _KEYS_PER_QUERY]
+                queries.append((rawsql.select_in(spec.table, len(part)), part))
+                parts.append(kind)
+        found: dict[str, dict[str, Any]] = {kind: {} for kind in parts}
+        for kind, rows in zip(parts, self.raw.reads(queries), strict=True):
+            spec = KINDS[kind]
+            position = _key_position(spec.table)
+            table_found = found[kind]
+            for row in rows:
+                table_found[row[position]] = spec.from_row(rawsql.from_params(spec.table, row))
         return found
 
     def children(self, parent: str) -> list[str]:

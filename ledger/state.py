@@ -8,7 +8,7 @@ set of rules, three stores, so the three can never disagree about what is allowe
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -143,12 +143,13 @@ class State(Protocol):
 class Backing(Protocol):
     """Where an :class:`OverlayState` reads what it has not cached, and writes what changed.
 
-    ``load_many`` returns the rows found among ``keys`` (absent keys are simply missing); a
-    backing that cannot read several at once returns None and is asked one key at a time.
+    ``load_many`` reads many rows of several kinds at once: for each kind it can read that
+    way, the rows found among the wanted keys (absent keys are simply missing); the rows of a
+    kind it leaves out of its answer are read one key at a time.
     """
 
     def load(self, kind: str, key: str) -> Any: ...
-    def load_many(self, kind: str, keys: list[str]) -> dict[str, Any] | None: ...
+    def load_many(self, wanted: Mapping[str, list[str]]) -> dict[str, dict[str, Any]]: ...
     def flush(self, changes: Changes) -> None: ...
     def pending_transits(
         self, low: str, high: str | None, limit: int | None
@@ -183,8 +184,8 @@ class _MemoryBacking:
     def load(self, kind: str, key: str) -> Any:
         return self.rows.get((kind, key))
 
-    def load_many(self, kind: str, keys: list[str]) -> dict[str, Any] | None:
-        return None  # in memory, a read is as cheap as a cache hit
+    def load_many(self, wanted: Mapping[str, list[str]]) -> dict[str, dict[str, Any]]:
+        return {}  # in memory, a read is as cheap as a cache hit
 
     def pending_transits(
         self, low: str, high: str | None, limit: int | None
@@ -288,12 +289,12 @@ class OverlayState:
         for kind, key in wanted:
             if (kind, key) not in self._cache:
                 by_kind.setdefault(kind, set()).add(key)
-        for kind, keys in by_kind.items():
-            found = self._backing.load_many(kind, sorted(keys))
-            if found is None:
-                continue
-            for key in keys:
-                self._cache[(kind, key)] = found.get(key)
+        if not by_kind:
+            return
+        found = self._backing.load_many({kind: sorted(keys) for kind, keys in by_kind.items()})
+        for kind, rows in found.items():
+            for key in by_kind[kind]:
+                self._cache[(kind, key)] = rows.get(key)
 
     def forget(self) -> None:
         """Empty the read cache (the audit does this after each flush to bound memory)."""

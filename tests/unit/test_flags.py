@@ -254,8 +254,8 @@ class _CountingBacking:
     def load(self, kind: str, key: str) -> object:
         return self.rows.get((kind, key))
 
-    def load_many(self, kind: str, keys: list[str]) -> None:
-        return None
+    def load_many(self, wanted: dict[str, list[str]]) -> dict[str, dict[str, object]]:
+        return {}
 
     def flush(self, changes: Changes) -> None:
         for kind, table in changes.rows.items():
