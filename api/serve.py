@@ -32,10 +32,12 @@ THREADS = 12
 
 
 class Server(BaseApplication):  # type: ignore[misc]
-    """A gunicorn application whose workers each call :func:`api.create_app`."""
+    """A gunicorn application whose workers each call :func:`api.create_app` (or ``factory``:
+    the API benchmark's bare-stack baseline)."""
 
-    def __init__(self, options: dict[str, Any]) -> None:
+    def __init__(self, options: dict[str, Any], factory: Callable[[], Flask] = create_app) -> None:
         self.options = options
+        self.factory = factory
         super().__init__()
 
     def load_config(self) -> None:
@@ -44,7 +46,7 @@ class Server(BaseApplication):  # type: ignore[misc]
                 self.cfg.set(name, value)
 
     def load(self) -> Flask:
-        app = create_app()
+        app = self.factory()
         tune_gc()  # in each worker, after the app is built: its objects are frozen with it
         return app
 
@@ -94,16 +96,10 @@ def held_lot(app: Flask) -> str | None:
         return found.scalar()
 
 
-def run(host: str, port: int, workers: int, echo: Callable[[str], Any] = print) -> None:
-    """Check the configuration, print where to look, and serve until stopped."""
-    app = create_app()  # raises (ConfigError, IntegrityError) before anything listens
-    try:
-        lines = banner(app, host, port)
-    finally:
-        dispose(app)
-    for line in lines:
-        echo(line)
-    options = {
+def gunicorn_options(host: str, port: int, workers: int) -> dict[str, Any]:
+    """How ``ledger serve`` runs gunicorn (the API benchmark serves its bare-stack baseline
+    with the very same settings)."""
+    return {
         "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
         "workers": workers,
         "worker_class": "gthread",
@@ -116,4 +112,16 @@ def run(host: str, port: int, workers: int, echo: Callable[[str], Any] = print) 
         # and two servers on one machine would share its path.
         "control_socket_disable": True,
     }
+
+
+def run(host: str, port: int, workers: int, echo: Callable[[str], Any] = print) -> None:
+    """Check the configuration, print where to look, and serve until stopped."""
+    app = create_app()  # raises (ConfigError, IntegrityError) before anything listens
+    try:
+        lines = banner(app, host, port)
+    finally:
+        dispose(app)
+    for line in lines:
+        echo(line)
+    options = gunicorn_options(host, port, workers)
     Server(options).run()

@@ -7,6 +7,12 @@ gunicorn with its default workers, on ``127.0.0.1``). The load generator is anot
 (:mod:`bench.api_load`: asyncio, kept-alive connections, requests encoded before the clock).
 Every statement is signed, and every request encoded, before its clock starts.
 
+- ``api.stack.<engine>`` and ``.p99``: the baseline, measured right after the warm-up: the
+  warm-up's requests sent again to ``ledger serve``'s HTTP stack with no ledger behind it
+  (:mod:`bench.api_stack`: the same gunicorn settings, a JSON parse, one Ed25519 verification
+  and a real receipt's bytes per request), closed loop as ``api.single``, then open loop as
+  ``api.latency``. No target: it is the raw limit of submissions over HTTP on this machine in
+  this run, and ``api.single`` reports its ratio to it.
 - ``api.single.<engine>``: ``POST /v1/statements``, closed loop with :data:`CONCURRENCY`
   requests in flight, one wave of the steady mix at a time (a wave's ``after`` heads come from
   the previous wave's answers). Statements/s per wave. Target: >= 1,000/s.
@@ -39,7 +45,7 @@ from typing import Any
 
 from api.limits import MAX_BATCH
 from bench.api_load import Answer, Request, encode_request
-from bench.api_server import Server, issue_tokens, seed_ledger, serving
+from bench.api_server import Server, free_port, issue_tokens, seed_ledger, serving, wait_until_up
 from bench.context import Context
 from bench.ledgers import (
     BENCH_DIR,
@@ -62,6 +68,7 @@ BATCH_TARGET = 8_000.0  # statements/s
 OPEN_RATE = 300.0  # requests/s of the latency run
 CONCURRENCY = 32  # requests in flight in the closed loop
 BATCH_CONCURRENCY = 4
+STACK_WAVES = 3  # closed-loop samples of the bare HTTP stack
 BATCH_LOTS = 10_000_000  # lot numbers of the batch registrations start here (apart from waves)
 
 
@@ -118,7 +125,8 @@ def _on(ctx: Context, scale: ApiScale, where: str, url: str, engine: Any) -> lis
         with serving(url, keys_dir, issued, where) as server, load_generator(server) as load:
             bench = _Bench(ctx, scale, where, server, load, workload)
             bench.warm_up()
-            figures = bench.single()
+            figures = bench.stack()
+            figures += bench.single()
             figures += bench.latency()
             figures += bench.batch()
     finally:
@@ -168,11 +176,52 @@ class _Bench:
         self.ctx, self.scale, self.where = ctx, scale, where
         self.server, self.load, self.workload = server, load, workload
         self.batch_lots = [0] * COOPERATIVES
+        self.stack_rate: float | None = None
+        self.sent: list[Request] = []  # the requests of the last wave, and ...
+        self.receipt = b""  # ... the body of one answer to them
 
     def warm_up(self) -> None:
         """One wave through the API before any clock: workers' caches, connections, JIT-less
         first-request costs."""
         self._wave("closed", CONCURRENCY)
+
+    def stack(self) -> list[Figure]:
+        """The baseline: the warm-up's requests sent again to ``ledger serve``'s bare HTTP stack
+        (:mod:`bench.api_stack`), closed loop as :meth:`single`, then open loop at
+        :data:`OPEN_RATE` as :meth:`latency`; raw windows beside each."""
+        rates, raws, details = [], [], []
+        with stack_server(self.receipt) as stack, load_generator(stack) as load:
+            load.run("closed", self.sent, CONCURRENCY)  # warm-up
+            for _ in range(STACK_WAVES):
+                raws.append(self.ctx.raw.rate(0.25))
+                outcome = _timed(stack, load, "closed", self.sent, CONCURRENCY)
+                _check_stack(outcome)
+                rates.append(len(self.sent) / outcome["elapsed"])
+                details.append(_detail(stack, outcome, len(self.sent)))
+            raw = self.ctx.raw.rate(0.25)
+            outcome = _timed(stack, load, "open", self.sent, 16, OPEN_RATE)
+            _check_stack(outcome)
+        figure = ratio_figure(
+            f"api.stack.{self.where}",
+            rates,
+            raws,
+            unit="requests/s",
+            raw_unit="verify/s",
+            extra={"concurrency": CONCURRENCY, "runs": details},
+        )
+        self.stack_rate = figure.value
+        found = _percentiles([latency for _, _, latency in _answers(outcome)])
+        p99 = Figure(
+            f"api.stack.{self.where}.p99",
+            found["p99_ms"],
+            f"ms @ {OPEN_RATE:.0f}/s",
+            raw=raw,
+            raw_unit="verify/s",
+            samples=len(self.sent),
+            extra={"rate": OPEN_RATE, "run": _detail(stack, outcome, len(self.sent)), **found},
+        )
+        _print_detail(figure.name, details)
+        return [figure, p99]
 
     def single(self) -> list[Figure]:
         rates, raws, latencies, details = [], [], [], []
@@ -192,6 +241,13 @@ class _Bench:
         )
         figure.target = f">= {SINGLE_TARGET:,.0f}/s"
         figure.passed = figure.value >= SINGLE_TARGET
+        if self.stack_rate:
+            figure.extra["stack_ratio"] = figure.value / self.stack_rate
+            print(
+                f"   {figure.name}: {figure.value / self.stack_rate:.2f} x the bare HTTP stack's "
+                f"{self.stack_rate:,.0f} requests/s in this run",
+                flush=True,
+            )
         _print_detail(figure.name, details)
         return [figure]
 
@@ -259,9 +315,8 @@ class _Bench:
         wave = self.workload.wave(self.scale.wave)
         order = _spread(wave)
         requests = [self._single(wave[i]) for i in order]
-        cpu_before = _tree_cpu(self.server.process.pid)
-        outcome = self.load.run(mode, requests, concurrency, rate)
-        outcome["server_cpu"] = _tree_cpu(self.server.process.pid) - cpu_before
+        outcome = _timed(self.server, self.load, mode, requests, concurrency, rate)
+        self.sent, self.receipt = requests, _answers(outcome)[0][1]
         results: list[Result | None] = [None] * len(wave)
         for index, (status, body, _) in zip(order, _answers(outcome), strict=True):
             results[index] = _single_result(status, body)
@@ -302,6 +357,50 @@ class _Bench:
                 (statement.key, encode_request(host, "/v1/statements/batch", token, body))
             )
         return requests, len(signed)
+
+
+@contextmanager
+def stack_server(receipt: bytes) -> Iterator[Server]:
+    """:mod:`bench.api_stack` on a free loopback port, answering with ``receipt``."""
+    port = free_port()
+    answer = BENCH_DIR / "api-stack-receipt.json"
+    answer.write_bytes(receipt)
+    log = BENCH_DIR / "api-stack-server.log"
+    command = [sys.executable, "-m", "bench.api_stack", "127.0.0.1", str(port), str(answer)]
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, cwd=CODE, stdout=out, stderr=out)
+    server = Server("127.0.0.1", port, {}, process, log)
+    try:
+        wait_until_up(server)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _timed(
+    server: Server,
+    load: LoadGenerator,
+    mode: str,
+    requests: list[Request],
+    concurrency: int,
+    rate: float = 0.0,
+) -> dict[str, Any]:
+    """One job of the load generator, with the CPU the server used meanwhile."""
+    cpu_before = _tree_cpu(server.process.pid)
+    outcome = load.run(mode, requests, concurrency, rate)
+    outcome["server_cpu"] = _tree_cpu(server.process.pid) - cpu_before
+    return dict(outcome)
+
+
+def _check_stack(outcome: dict[str, Any]) -> None:
+    wrong = [status for status, _, _ in _answers(outcome) if status != 201]
+    if wrong:
+        raise RuntimeError(f"the bare HTTP stack answered {len(wrong)} requests with {wrong[0]}")
 
 
 def _body(submission: Submission) -> bytes:

@@ -101,7 +101,7 @@ def serving(
         process = subprocess.Popen(command, cwd=CODE, env=env, stdout=out, stderr=out)
     server = Server("127.0.0.1", port, issued, process, log)
     try:
-        _wait_until_up(server)
+        wait_until_up(server)
         yield server
     finally:
         process.terminate()
@@ -112,7 +112,7 @@ def serving(
             process.wait()
 
 
-def _wait_until_up(server: Server) -> None:
+def wait_until_up(server: Server) -> None:
     deadline = time.monotonic() + START_SECONDS
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
