@@ -56,6 +56,7 @@ def prefetch_keys(statement: Statement) -> Iterator[tuple[str, str]]:
     A hint for reading a batch's state in a few queries (:meth:`OverlayState.prefetch`); the
     body is not checked yet, so only string values are taken, and a wrong guess costs nothing.
     """
+    yield "ledger", "1"  # the policy
     yield "key", statement.key
     yield "actor", statement.actor
     for subject in statement.after:
@@ -69,6 +70,9 @@ def prefetch_keys(statement: Statement) -> Iterator[tuple[str, str]]:
     site = body.get("site")
     if statement.type == "lot.register" and type(site) is str:
         yield "open_incidents", f"site:{site}"
+        extracted = body.get("extracted")
+        if type(extracted) is str and "\x00" not in site + extracted:  # \x00 joins the key
+            yield "output", f"{site}\x00{extracted[:7]}"  # the site's output that month
     for name, kind in _PREFETCH_FIELDS:
         value = body.get(name)
         if type(value) is str:

@@ -199,23 +199,32 @@ class SqlBacking:
         return None if found is None else spec.from_row(rawsql.from_params(spec.table, found))
 
     def load_many(self, wanted: Mapping[str, list[str]]) -> dict[str, dict[str, Any]]:
-        """Rows of the kinds with a one-column key, ``IN (...)`` a few hundred at a time; all
-        the queries go together (:meth:`rawsql.Raw.reads`: one round trip on PostgreSQL)."""
+        """The rows found among the wanted keys of each kind: ``IN (...)`` a few hundred at a
+        time for a one-column key, one query per key otherwise. All the queries go together
+        (:meth:`rawsql.Raw.reads`: one round trip on PostgreSQL)."""
         queries: list[tuple[str, Sequence[Any]]] = []
-        parts: list[str] = []  # the kind of each query
+        parts: list[tuple[str, str | None]] = []  # each query's kind, and its key if only one
         for kind, keys in wanted.items():
             spec = KINDS[kind]
             if kind == "ledger" or len(spec.table.primary_key.columns) != 1:
+                for key in keys:
+                    params = (1,) if kind == "ledger" else spec.key_values(key)
+                    queries.append((rawsql.select_by_key(spec.table), params))
+                    parts.append((kind, key))
                 continue
             for i in range(0, len(keys), _KEYS_PER_QUERY):
                 part = keys[i : i + _KEYS_PER_QUERY]
                 queries.append((rawsql.select_in(spec.table, len(part)), part))
-                parts.append(kind)
-        found: dict[str, dict[str, Any]] = {kind: {} for kind in parts}
-        for kind, rows in zip(parts, self.raw.reads(queries), strict=True):
+                parts.append((kind, None))
+        found: dict[str, dict[str, Any]] = {kind: {} for kind in wanted}
+        for (kind, one), rows in zip(parts, self.raw.reads(queries), strict=True):
             spec = KINDS[kind]
-            position = _key_position(spec.table)
             table_found = found[kind]
+            if one is not None:
+                if rows:
+                    table_found[one] = spec.from_row(rawsql.from_params(spec.table, rows[0]))
+                continue
+            position = _key_position(spec.table)
             for row in rows:
                 table_found[row[position]] = spec.from_row(rawsql.from_params(spec.table, row))
         return found

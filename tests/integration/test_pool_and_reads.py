@@ -17,7 +17,7 @@ from sqlalchemy.exc import OperationalError
 
 from ledger import db, rawsql
 from ledger.custody.log import Ledger
-from ledger.sqlstate import KINDS, SqlBacking
+from ledger.sqlstate import SqlBacking
 from ledger.state import OverlayState
 
 _QUERIES = [
@@ -95,13 +95,31 @@ def test_prefetch_caches_what_single_reads_give(world: World, ledger: Ledger) ->
     assert cached[("lot", "lot-p")] is not None
 
 
-def test_load_many_leaves_out_the_kinds_it_cannot_read_in_bulk(ledger: Ledger) -> None:
-    several = [kind for kind, spec in KINDS.items() if len(spec.table.primary_key.columns) != 1]
+def test_load_many_reads_keys_of_several_columns_one_query_each(
+    world: World, ledger: Ledger
+) -> None:
+    """The ledger row and a site's monthly output (a two-column key) come with the rest."""
+    world.run(world.register_lot("lot-o", mass_g=1234, extracted="2026-01-10"))
+    wanted = {
+        "ledger": ["1"],
+        "output": ["site-a\x002026-01", "site-a\x002025-12"],
+        "actor": ["coop-a"],
+    }
     with ledger.engine.connect() as conn:
-        found = SqlBacking(conn).load_many({"ledger": ["1"], "actor": ["x"]})
-        if several:
-            assert several[0] not in SqlBacking(conn).load_many({several[0]: ["a"]})
-    assert found == {"actor": {}}
+        backing = SqlBacking(conn)
+        found = backing.load_many(wanted)
+        for kind, keys in wanted.items():
+            for key in keys:
+                assert found[kind].get(key) == backing.load(kind, key)
+    assert found["output"] == {"site-a\x002026-01": 1234}
+    assert found["ledger"]["1"] is not None
+
+
+def test_prefetch_guesses_the_output_row_of_a_registration(world: World) -> None:
+    from ledger.rules import prefetch_keys
+
+    statement = world.register_lot("lot-q", extracted="2026-03-02").envelope.statement
+    assert ("output", "site-a\x002026-03") in set(prefetch_keys(statement))
 
 
 @pytest.mark.postgres
