@@ -77,9 +77,10 @@ def _ping_after_idle(engine: Engine) -> None:
     busy connection makes that one request fail, and the pool is refilled afterwards.
     """
 
+    @event.listens_for(engine, "connect")
     @event.listens_for(engine, "checkin")
-    def _checkin(_dbapi_connection: Any, record: Any) -> None:
-        record.info["ledger_idle_since"] = time.monotonic()
+    def _used(_dbapi_connection: Any, record: Any) -> None:
+        record.info["ledger_idle_since"] = time.monotonic()  # a new connection was just used
 
     @event.listens_for(engine, "checkout")
     def _checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:

@@ -54,7 +54,8 @@ class Raw:
         On PostgreSQL they are sent together in one pipeline and answered together (one round
         trip instead of one each: the sequencer's prefetch runs while it holds the log's lock,
         so every round trip there is a wait for the other writers too); elsewhere, one after
-        the other. An error is raised when the pipeline ends, as by :meth:`writes`.
+        the other. An error is raised by this call, as soon as psycopg learns of it; the
+        caller's transaction is then rolled back as for any failed statement.
         """
         if len(queries) < 2 or not self.postgres or not _pipelines():
             return [self.all(text, params) for text, params in queries]

@@ -53,9 +53,17 @@ def signing_key(state: State, statement: Statement) -> bytes:
 def prefetch_keys(statement: Statement) -> Iterator[tuple[str, str]]:
     """The ``(kind, key)`` state rows the rules will probably read for ``statement``.
 
-    A hint for reading a batch's state in a few queries (:meth:`OverlayState.prefetch`); the
-    body is not checked yet, so only string values are taken, and a wrong guess costs nothing.
+    A hint for reading a batch's state together (:meth:`OverlayState.prefetch`); the body is
+    not checked yet, so only string values are taken, and a wrong guess costs nothing. A value
+    holding NUL is never a guess: PostgreSQL refuses NUL in text, which would fail the whole
+    round's reads instead of this one statement (the body check refuses it later).
     """
+    for kind, key in _guesses(statement):
+        if "\x00" not in key or kind == "output":  # an output key is joined with NUL on purpose
+            yield kind, key
+
+
+def _guesses(statement: Statement) -> Iterator[tuple[str, str]]:
     yield "ledger", "1"  # the policy
     yield "key", statement.key
     yield "actor", statement.actor

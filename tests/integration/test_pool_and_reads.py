@@ -70,6 +70,23 @@ def test_a_failing_read_in_the_pipeline_raises(pg_engine: Engine) -> None:
         raw = rawsql.Raw(conn)
         with pytest.raises(psycopg.errors.UndefinedTable):
             raw.reads([("SELECT 1", ()), ("SELECT * FROM no_such_table", ())])
+        dbapi = conn.connection.dbapi_connection
+        assert dbapi.pgconn.pipeline_status == 0  # out of pipeline mode
+        dbapi.rollback()  # the failed transaction ends; the connection serves again
+        assert rawsql.Raw(conn).reads([("SELECT 1", ()), ("SELECT 2", ())]) == [[(1,)], [(2,)]]
+
+
+def test_a_nul_in_a_guessed_key_fails_only_its_own_statement(world: World, ledger: Ledger) -> None:
+    """A value with NUL is not prefetched (PostgreSQL would refuse the whole round's reads):
+    the statement is refused by the body check, and the others of the batch go in."""
+    from ledger.custody.log import ACCEPTED, REJECTED
+    from ledger.rules import prefetch_keys
+
+    bad = world.register_lot("lot-nul", site="site-a\x00x")
+    assert not [key for _kind, key in prefetch_keys(bad.envelope.statement) if "site-a\x00x" in key]
+    good = world.register_lot("lot-fine")
+    results = ledger.append_batch([bad, good])
+    assert [r.status for r in results] == [REJECTED, ACCEPTED]
 
 
 def test_prefetch_caches_what_single_reads_give(world: World, ledger: Ledger) -> None:
