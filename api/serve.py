@@ -29,6 +29,7 @@ _WILDCARDS = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}  # noqa: S10
 # submission waits for its own. Kept below the engine's connection pool (5 + 10 overflow): a
 # submission holds at most one pooled connection at a time.
 THREADS = 12
+WORKERS = 2  # worker processes: `ledger serve --workers` defaults to this
 
 
 class Server(BaseApplication):  # type: ignore[misc]

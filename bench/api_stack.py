@@ -18,7 +18,7 @@ from pathlib import Path
 
 from flask import Flask, Response, request
 
-from api.serve import Server, gunicorn_options
+from api.serve import WORKERS, Server, gunicorn_options
 from bench.measure import RawVerify
 from bench.workload import sample_statement
 
@@ -46,7 +46,7 @@ def create_stack_app(receipt: bytes) -> Flask:
 def main() -> None:
     host, port, response_file = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3])
     receipt = response_file.read_bytes()
-    Server(gunicorn_options(host, port, workers=2), lambda: create_stack_app(receipt)).run()
+    Server(gunicorn_options(host, port, WORKERS), lambda: create_stack_app(receipt)).run()
 
 
 if __name__ == "__main__":

@@ -89,3 +89,14 @@ def test_serve_fails_closed_without_its_keys(env: dict[str, str]) -> None:
     result = CliRunner().invoke(main, ["serve"], env={**env, "LEDGER_KEY_PASSPHRASE": ""})
     assert result.exit_code == 1
     assert "error [no_operator_key]" in result.stderr
+
+
+def test_the_default_worker_count_is_the_one_the_benchmark_baseline_uses() -> None:
+    """`ledger serve --workers` defaults to :data:`api.serve.WORKERS`, which the API
+    benchmark's bare-stack baseline serves with (the CLI cannot import it: the web stack
+    loads only when serving)."""
+    from api.serve import WORKERS
+
+    serve = main.commands["serve"]
+    (workers,) = [p for p in serve.params if p.name == "workers"]
+    assert workers.default == WORKERS == 2
