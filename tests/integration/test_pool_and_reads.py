@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from factories import World
 from sqlalchemy import Engine, text
@@ -180,3 +182,53 @@ def _terminate(engine: Engine, pid: int) -> None:
     import time
 
     time.sleep(0.2)  # the backend exits asynchronously
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_an_append_reads_its_rows_in_one_round_trip(
+    world: World, ledger: Ledger, tmp_path: Path
+) -> None:
+    """libpq's own trace of the sequencer's connection: the prefetch's SELECTs of several kinds
+    are all sent before the server answers any of them (one exchange, one round trip)."""
+    import psycopg
+    from ledgers import make_ledger
+    from sqlalchemy import event
+
+    world.run(world.register_lot("lot-t"))
+    make_ledger(ledger.engine).append(world.register_lot("lot-u"))  # another writer: nothing
+    # this ledger holds warm is current any more, so it reads every row the statement names
+    trace = tmp_path / "libpq.trace"
+    files = []
+
+    def _trace(dbapi_connection, _record, _proxy):  # type: ignore[no-untyped-def]
+        out = trace.open("a")
+        files.append(out)
+        dbapi_connection.pgconn.trace(out.fileno())
+        dbapi_connection.pgconn.set_trace_flags(psycopg.pq.Trace.SUPPRESS_TIMESTAMPS)
+
+    event.listen(ledger.engine, "checkout", _trace)
+    try:
+        ledger.append(world.dispatch("lot-t", by="coop-a", to="trader-a"))
+    finally:
+        event.remove(ledger.engine, "checkout", _trace)
+        ledger.engine.dispose()  # closes the traced connections
+        for out in files:
+            out.close()
+    exchanges: list[list[str]] = [[]]
+    for line in trace.read_text().splitlines():
+        if line.startswith("F"):
+            if exchanges[-1] and exchanges[-1][-1].startswith("B"):
+                exchanges.append([])
+            exchanges[-1].append(line)
+        elif line.startswith("B"):
+            exchanges[-1].append(line)
+    tables = [
+        {
+            line.split(" FROM ")[1].split()[0]
+            for line in exchange
+            if "Parse" in line and " IN (" in line
+        }
+        for exchange in exchanges
+    ]
+    assert max(len(found) for found in tables) >= 4, tables  # e.g. actors, actor_keys, heads, lots
