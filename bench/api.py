@@ -45,7 +45,7 @@ from typing import Any
 
 from api.limits import MAX_BATCH
 from bench.api_load import Answer, Request, encode_request
-from bench.api_server import Server, free_port, issue_tokens, seed_ledger, serving, wait_until_up
+from bench.api_server import Server, free_port, issue_tokens, running, seed_ledger, serving
 from bench.context import Context
 from bench.ledgers import (
     BENCH_DIR,
@@ -367,19 +367,8 @@ def stack_server(receipt: bytes) -> Iterator[Server]:
     answer.write_bytes(receipt)
     log = BENCH_DIR / "api-stack-server.log"
     command = [sys.executable, "-m", "bench.api_stack", "127.0.0.1", str(port), str(answer)]
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, cwd=CODE, stdout=out, stderr=out)
-    server = Server("127.0.0.1", port, {}, process, log)
-    try:
-        wait_until_up(server)
+    with running(command, port, log, {}) as server:
         yield server
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def _timed(

@@ -97,6 +97,20 @@ def serving(
                "--host", "127.0.0.1", "--port", str(port)]  # fmt: skip
     if workers is not None:
         command += ["--workers", str(workers)]
+    with running(command, port, log, issued, env) as server:
+        yield server
+
+
+@contextmanager
+def running(
+    command: list[str],
+    port: int,
+    log: Path,
+    issued: dict[str, str],
+    env: dict[str, str] | None = None,
+) -> Iterator[Server]:
+    """``command`` (a server listening on ``127.0.0.1:port``) as its own process, its output in
+    ``log``, from when it answers until the block ends (then SIGTERM)."""
     with log.open("wb") as out:
         process = subprocess.Popen(command, cwd=CODE, env=env, stdout=out, stderr=out)
     server = Server("127.0.0.1", port, issued, process, log)
