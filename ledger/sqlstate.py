@@ -185,6 +185,13 @@ def _key_position(tbl: Table) -> int:
     return rawsql.columns(tbl).index(key.name)
 
 
+def _by_key(kind: str, key: str) -> tuple[str, tuple[Any, ...]]:
+    """The query of one row of ``kind`` by its key, and its parameters."""
+    spec = KINDS[kind]
+    params: tuple[Any, ...] = (1,) if kind == "ledger" else spec.key_values(key)
+    return rawsql.select_by_key(spec.table), params
+
+
 class SqlBacking:
     """Loads and stores derived state through one open connection (inside its transaction)."""
 
@@ -194,8 +201,7 @@ class SqlBacking:
 
     def load(self, kind: str, key: str) -> Any:
         spec = KINDS[kind]
-        params: tuple[Any, ...] = (1,) if kind == "ledger" else spec.key_values(key)
-        found = self.raw.one(rawsql.select_by_key(spec.table), params)
+        found = self.raw.one(*_by_key(kind, key))
         return None if found is None else spec.from_row(rawsql.from_params(spec.table, found))
 
     def load_many(self, wanted: Mapping[str, list[str]]) -> dict[str, dict[str, Any]]:
@@ -207,10 +213,8 @@ class SqlBacking:
         for kind, keys in wanted.items():
             spec = KINDS[kind]
             if kind == "ledger" or len(spec.table.primary_key.columns) != 1:
-                for key in keys:
-                    params = (1,) if kind == "ledger" else spec.key_values(key)
-                    queries.append((rawsql.select_by_key(spec.table), params))
-                    parts.append((kind, key))
+                queries += [_by_key(kind, key) for key in keys]
+                parts += [(kind, key) for key in keys]
                 continue
             for i in range(0, len(keys), _KEYS_PER_QUERY):
                 part = keys[i : i + _KEYS_PER_QUERY]
